@@ -15,8 +15,10 @@ from forensics.errors import (
     SourceError,
     WindowError,
 )
+from forensics.cloudtrail import LoadResult, load_cloudtrail
 from forensics.loadreport import LoadReport
 from forensics.schema import COLUMNS, EVENT_COLUMNS, SCHEMA_VERSION
+from forensics.window import Incident, parse_time
 
 __version__ = "0.1.0"
 
@@ -25,12 +27,16 @@ __all__ = [
     "EVENT_COLUMNS",
     "SCHEMA_VERSION",
     "ForensicsError",
+    "Incident",
     "IntegrityError",
     "LoadReport",
+    "LoadResult",
     "MetricsError",
     "ParameterError",
     "ReportError",
     "SchemaError",
     "SourceError",
     "WindowError",
+    "load_cloudtrail",
+    "parse_time",
 ]

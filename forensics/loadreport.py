@@ -27,7 +27,7 @@ FILE_STATUSES: dict[str, str] = {
     "pruned": "not opened: its delivery time cannot hold events of the window",
 }
 
-FILE_COLUMNS: tuple[str, ...] = ("path", "kind", "status", "reason", "records", "bytes", "sha256")
+FILE_COLUMNS: tuple[str, ...] = ("path", "kind", "status", "reason", "records", "rejected", "bytes", "sha256")
 ISSUE_COLUMNS: tuple[str, ...] = ("path", "issue", "count", "first_record", "example")
 DUPLICATE_COLUMNS: tuple[str, ...] = ("eventID", "copies", "files")
 GAP_COLUMNS: tuple[str, ...] = ("location", "reason")
@@ -51,8 +51,9 @@ class LoadReport:
         How far past ``end`` a file's delivery time may lie and still be opened.
     files
         One row per file seen: ``path``, ``kind`` (``log``, ``digest``, ``insight``,
-        ``other``), ``status`` (see :data:`FILE_STATUSES`), ``reason``, ``records`` read,
-        ``bytes`` on disk, ``sha256`` of the bytes as read (``None`` if not opened).
+        ``other``), ``status`` (see :data:`FILE_STATUSES`), ``reason``, ``records`` kept
+        from the file, records ``rejected`` (not JSON objects), ``bytes`` on disk, and the
+        ``sha256`` of the bytes as read (``None`` if not opened).
     issues
         Oddities inside files, aggregated per (file, issue): ``count``, the index of the
         ``first_record`` concerned and an ``example``.
@@ -93,7 +94,7 @@ class LoadReport:
     def problems(self) -> pd.DataFrame:
         """Files that were not read cleanly, with their reason (failed, partial, recovered)."""
         bad = self.files["status"].isin(["failed", "partial", "recovered"])
-        return self.files.loc[bad, ["path", "status", "reason", "records"]].reset_index(drop=True)
+        return self.files.loc[bad, ["path", "status", "reason", "records", "rejected"]].reset_index(drop=True)
 
     def summary(self) -> pd.DataFrame:
         """The report's headline numbers as a two-column frame (``measure``, ``value``)."""
