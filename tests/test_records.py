@@ -1,0 +1,54 @@
+"""Decoding bytes into columns: the fast path, the per-record fallback, and salvage."""
+
+from __future__ import annotations
+
+import json
+
+from cloudtrail_builders import record
+from forensics.records import RECORD_COLUMNS, decode
+
+
+def as_rows(decoded) -> list[dict]:
+    return [dict(zip(RECORD_COLUMNS, values)) for values in zip(*(decoded.columns[c] for c in RECORD_COLUMNS))]
+
+
+def test_clean_file_takes_the_fast_path_and_keeps_raw_bytes():
+    body = b'{"Records":[{"eventID":"e1","eventTime":"2024-03-14T02:10:00Z","requestParameters":{ "a" : [1, 2.50] }}]}'
+    decoded = decode(body)
+    assert (decoded.status, decoded.records_read, decoded.rejected) == ("loaded", 1, 0)
+    assert as_rows(decoded)[0]["requestParameters"] == '{ "a" : [1, 2.50] }'  # byte for byte
+
+
+def test_one_odd_record_does_not_spoil_its_neighbours():
+    recs = [record("e1", "2024-03-14T02:10:00Z"), record("e2", "2024-03-14T02:10:00Z", readOnly="false")]
+    decoded = decode(json.dumps({"Records": recs}, separators=(",", ":")).encode())
+    rows = as_rows(decoded)
+    assert decoded.status == "recovered"
+    assert [r["eventID"] for r in rows] == ["e1", "e2"]
+    assert rows[1]["readOnly"] is False
+    # the odd record's JSON fields are still the original bytes (decoded field by field)
+    assert rows[1]["requestParameters"] == json.dumps(recs[1]["requestParameters"], separators=(",", ":"))
+    assert decoded.notes.counts == {"boolean given as text (converted)": 1}
+    assert decoded.notes.first == {"boolean given as text (converted)": 1}
+
+
+def test_unknown_fields_and_newer_event_versions_are_accepted():
+    rec = record("e1", "2024-03-14T02:10:00Z", eventVersion="1.11", eventContext={"x": 1}, brandNewField=[1])
+    decoded = decode(json.dumps({"Records": [rec]}).encode())
+    assert decoded.status == "loaded" and as_rows(decoded)[0]["eventVersion"] == "1.11"
+
+
+def test_damaged_bytes_are_salvaged_record_by_record():
+    recs = [record(f"e{i}", "2024-03-14T02:10:00Z") for i in range(3)]
+    text = json.dumps({"Records": recs})
+    cut = text[: text.index('"e2"') + 2]
+    decoded = decode(cut.encode(), damaged="truncated gzip")
+    assert decoded.status == "partial" and decoded.reason.startswith("truncated gzip; kept the 2 complete records")
+    assert [r["eventID"] for r in as_rows(decoded)] == ["e0", "e1"]
+
+
+def test_notes_rows_for_the_report():
+    decoded = decode(b'{"Records":[1,{"eventID":"x"},"y"]}')
+    assert decoded.notes.rows("f.json") == [
+        {"path": "f.json", "issue": "record is not a JSON object (rejected)", "count": 2, "first_record": 0, "example": "1"}
+    ]
