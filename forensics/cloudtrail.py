@@ -14,9 +14,10 @@ sorted. Everything odd is counted in the :class:`~forensics.loadreport.LoadRepor
 
 from __future__ import annotations
 
-import hashlib
+import multiprocessing
 import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,23 +25,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from isal import isal_zlib
 from tqdm.auto import tqdm
 
 from forensics import layout, schema
+from forensics.cache import EventCache, FileStamp
 from forensics.errors import SourceError
 from forensics.loadreport import DUPLICATE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS, LoadReport
-from forensics.records import RECORD_COLUMNS, Columns, Decoded, Notes, decode
+from forensics.reader import UTC_US, Batch, FileOutcome, FileRef, file_size, read_batch
 from forensics.window import TimeLike, parse_bounds
 
 #: Default margin past the window end within which a file's delivery time may lie.
 DELIVERY_MARGIN = pd.Timedelta(hours=1)
-#: A file that inflates beyond this is refused (real log objects are at most 50 MB compressed).
-MAX_INFLATED_BYTES = 1 << 30
-#: Rows gathered in Python lists before they are converted to Arrow (bounds peak memory).
-CHUNK_ROWS = 250_000
-#: Events earlier than this are flagged as implausible (CloudTrail launched in November 2013).
-EARLIEST_PLAUSIBLE = pd.Timestamp("2013-11-01", tz="UTC")
+#: Below this many compressed bytes to decode, a load stays in one process (set by bench/bench_load.py).
+PARALLEL_MIN_BYTES = 8 << 20
+#: Chunks of files handed to each worker process (balances uneven files).
+CHUNKS_PER_WORKER = 8
 #: Show a progress bar (when ``progress=None``) for loads of at least this many files.
 PROGRESS_MIN_FILES = 200
 
@@ -59,30 +58,14 @@ class LoadResult:
         return iter((self.events, self.report))
 
 
-@dataclass(frozen=True)
-class _FileOutcome:
-    """One row of the report's file table."""
-
-    path: str
-    kind: str
-    status: str
-    reason: str
-    records: int = 0
-    rejected: int = 0
-    size: int | None = None
-    sha256: str | None = None
-
-    def row(self) -> dict[str, object]:
-        values = (self.path, self.kind, self.status, self.reason, self.records, self.rejected, self.size, self.sha256)
-        return dict(zip(FILE_COLUMNS, values))
-
-
 def load_cloudtrail(
     source: str | os.PathLike[str],
     *,
     start: TimeLike | None = None,
     end: TimeLike | None = None,
     delivery_margin: str | pd.Timedelta = DELIVERY_MARGIN,
+    workers: int | None = None,
+    cache: bool | str | os.PathLike[str] = False,
     progress: bool | None = None,
 ) -> LoadResult:
     """Load CloudTrail records into the events frame.
@@ -99,6 +82,14 @@ def load_cloudtrail(
         How long after ``end`` a file may have been delivered and still hold events of
         the window. CloudTrail usually delivers within about 5 minutes but guarantees
         nothing; widen this if the report shows late events (``addendum``).
+    workers
+        Processes decoding files; ``None`` uses every core when the load is large enough
+        to gain from it, ``1`` stays in this process.
+    cache
+        ``True`` keeps a Parquet copy of the decoded files in the default cache folder
+        (see :mod:`forensics.cache`), a path puts it there; the next load of the same
+        unchanged files reads it instead, and only changed or new files are decoded.
+        Never inside the evidence folder.
     progress
         Show a progress bar; ``None`` shows one for large loads.
 
@@ -111,7 +102,7 @@ def load_cloudtrail(
     Raises
     ------
     SourceError
-        If ``source`` does not exist or is an S3 URI (not supported by this loader).
+        If ``source`` does not exist, is an S3 URI, or the cache folder is inside it.
     WindowError
         If ``start``/``end`` are naive, invalid or reversed.
     """
@@ -123,32 +114,49 @@ def load_cloudtrail(
     root = Path(text)
     if not root.exists():
         raise SourceError("no such file or folder", text)
+    outcomes, to_read = _plan(root, lo, hi, margin)
+    store = _cache_for(root, cache)
+    show = progress if progress is not None else len(to_read) >= PROGRESS_MIN_FILES
 
-    outcomes: list[_FileOutcome] = []
+    stamps = [FileStamp.of(path) for path, _ in to_read]
+    cached = store.lookup(stamps) if store else None
+    refs = [FileRef(n, *to_read[n]) for n in (cached.missing if cached else range(len(to_read)))]
+    fresh = _decode(refs, workers, show)
+    batches = [fresh] if cached is None or cached.table is None else [Batch(cached.table, cached.outcomes, cached.issues), fresh]
+    table = pa.concat_tables([b.table for b in batches]).unify_dictionaries()
+    read_outcomes = sorted((o for b in batches for o in b.outcomes), key=lambda o: o.path)
+    issues = [row for b in batches for row in b.issues]
+    if store and refs:
+        store.store(table, stamps, read_outcomes, issues)
+    cache_note = _cache_note(store, cached, len(refs), len(to_read))
+    outcomes = sorted(outcomes + read_outcomes, key=lambda o: o.path)
+    paths = [path for path, _ in to_read]
+    return _finish(text, table, paths, outcomes, issues, lo, hi, margin, cache_note)
+
+
+# ------------------------------------------------------------------------------ planning
+
+
+def _plan(
+    root: Path, lo: pd.Timestamp | None, hi: pd.Timestamp | None, margin: pd.Timedelta
+) -> tuple[list[FileOutcome], list[tuple[str, str]]]:
+    """Sort every file under ``root`` into outcomes (not read) and files to read."""
+    outcomes: list[FileOutcome] = []
     to_read: list[tuple[str, str]] = []
     for path, rel in _walk(root):
         info = layout.describe(rel)
         if os.path.islink(path) and path != os.fspath(root):
-            outcomes.append(_FileOutcome(path, info.kind, "ignored", "symbolic link not followed"))
+            outcomes.append(FileOutcome(path, info.kind, "ignored", "symbolic link not followed"))
         elif info.kind in ("digest", "insight"):
             what = "digest file (checked by forensics.validate_trail)" if info.kind == "digest" else "CloudTrail Insights file"
-            outcomes.append(_FileOutcome(path, info.kind, "skipped", what, size=_size(path)))
+            outcomes.append(FileOutcome(path, info.kind, "skipped", what, size=file_size(path)))
         elif info.kind == "other":
-            outcomes.append(_FileOutcome(path, "other", "ignored", "not a CloudTrail file name", size=_size(path)))
+            outcomes.append(FileOutcome(path, "other", "ignored", "not a CloudTrail file name", size=file_size(path)))
         elif not layout.may_hold(info, lo, hi, margin):
-            outcomes.append(_FileOutcome(path, "log", "pruned", "delivered outside the window", size=_size(path)))
+            outcomes.append(FileOutcome(path, "log", "pruned", "delivered outside the window", size=file_size(path)))
         else:
             to_read.append((path, rel))
-
-    show = progress if progress is not None else len(to_read) >= PROGRESS_MIN_FILES
-    table, read_outcomes, issue_rows = _read_files(to_read, show)
-    outcomes.extend(read_outcomes)
-    outcomes.sort(key=lambda o: o.path)
-    paths = [path for path, _ in to_read]
-    return _assemble(text, table, paths, outcomes, issue_rows, lo, hi, margin)
-
-
-# ----------------------------------------------------------------------------- discovery
+    return outcomes, to_read
 
 
 def _walk(root: Path) -> Iterator[tuple[str, str]]:
@@ -165,261 +173,150 @@ def _walk(root: Path) -> Iterator[tuple[str, str]]:
     yield from sorted(found)
 
 
-def _size(path: str) -> int | None:
-    try:
-        return os.stat(path, follow_symlinks=False).st_size
-    except OSError:
+def _cache_for(root: Path, cache: bool | str | os.PathLike[str]) -> EventCache | None:
+    if cache is False:
         return None
+    store = EventCache(os.fspath(root), None if cache is True else cache)
+    evidence = root.resolve() if root.is_dir() else root.resolve().parent
+    if store.folder.resolve().is_relative_to(evidence):
+        raise SourceError(f"the cache folder {store.folder} is inside the evidence; choose another with cache=PATH", os.fspath(root))
+    return store
 
 
-# ------------------------------------------------------------------------------ reading
+def _cache_note(store: EventCache | None, cached: object, decoded: int, total: int) -> str:
+    if store is None:
+        return "off"
+    note = getattr(cached, "note", "")
+    if note:
+        return note
+    if decoded == 0:
+        return f"hit ({total} files from {store.folder})"
+    if decoded == total:
+        return f"miss ({total} files decoded, stored in {store.folder})"
+    return f"partial hit ({decoded} of {total} files decoded, stored in {store.folder})"
 
 
-def _read_files(
-    files: list[tuple[str, str]], show_progress: bool
-) -> tuple[pa.Table, list[_FileOutcome], list[dict[str, object]]]:
-    """Read and decode files into one Arrow table; column ``_file`` indexes ``files``."""
-    chunks: list[pa.Table] = []
-    pending = Columns()
-    pending_files: list[int] = []
-    outcomes: list[_FileOutcome] = []
-    issues: list[dict[str, object]] = []
-    for number, (path, rel) in enumerate(tqdm(files, desc="CloudTrail files", unit="file", disable=not show_progress)):
-        decoded, size, digest = _read_one(path, rel)
-        outcomes.append(_outcome(path, decoded, size, digest))
-        issues.extend(decoded.notes.rows(path))
-        pending.extend(decoded.columns)
-        pending_files.extend([number] * len(decoded.columns))
-        if len(pending) >= CHUNK_ROWS:
-            chunks.append(_to_arrow(pending, pending_files))
-            pending, pending_files = Columns(), []
-    chunks.append(_to_arrow(pending, pending_files))
-    return pa.concat_tables(chunks), outcomes, issues
+# ------------------------------------------------------------------------------ decoding
 
 
-def _read_one(path: str, rel: str) -> tuple[Decoded, int | None, str | None]:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        return Decoded(Columns(), "failed", f"cannot read: {exc.strerror or exc}", 0, 0, Notes()), _size(path), None
-    digest = hashlib.sha256(data).hexdigest()
-    if not data:
-        return Decoded(Columns(), "failed", "empty file (0 bytes)", 0, 0, Notes()), 0, digest
-    notes = Notes()
-    inflated, damaged = _inflate(data, rel, notes)
-    if inflated is None:
-        return Decoded(Columns(), "failed", damaged, 0, 0, notes), len(data), digest
-    decoded = decode(inflated, damaged=damaged)
-    for issue, count in decoded.notes.counts.items():
-        for _ in range(count):
-            notes.add(issue, decoded.notes.first[issue], decoded.notes.example[issue])
-    decoded.notes = notes
-    return decoded, len(data), digest
+def _decode(refs: list[FileRef], workers: int | None, show_progress: bool) -> Batch:
+    """Decode files in this process or, for large loads, in worker processes."""
+    size = sum(file_size(ref.path) or 0 for ref in refs)
+    count = workers if workers is not None else (os.cpu_count() or 1) if size >= PARALLEL_MIN_BYTES else 1
+    count = max(1, min(count, len(refs)))
+    bar = tqdm(total=len(refs), desc="CloudTrail files", unit="file", disable=not show_progress)
+    with bar:
+        if count == 1:
+            batch = read_batch(refs)
+            bar.update(len(refs))
+            return batch
+        chunks = _chunks(refs, count * CHUNKS_PER_WORKER)
+        results: dict[int, Batch] = {}
+        context = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
+        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+            futures = {pool.submit(read_batch, chunk): number for number, chunk in enumerate(chunks)}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(len(chunks[futures[future]]))
+    results = [results[number] for number in sorted(results)]  # type: ignore[assignment]
+    return Batch(
+        pa.concat_tables([b.table for b in results]),
+        [o for b in results for o in b.outcomes],
+        [row for b in results for row in b.issues],
+    )
 
 
-def _inflate(data: bytes, name: str, notes: Notes) -> tuple[bytes | None, str]:
-    """Gunzip if the bytes are gzip (by magic number, not by name).
-
-    Returns the inflated bytes and a non-empty reason when they are cut short; ``None``
-    instead of bytes when nothing can be read.
-    """
-    gz_name = name.lower().endswith(".gz")
-    if data[:2] != b"\x1f\x8b":
-        if gz_name:
-            notes.add("not gzip despite the .gz name (read as plain text)")
-        return data, ""
-    if not gz_name:
-        notes.add("gzip content in a file not named .gz (inflated)")
-    inflater = isal_zlib.decompressobj(31)
-    try:
-        out = inflater.decompress(data, MAX_INFLATED_BYTES)
-    except isal_zlib.error as exc:
-        return None, f"corrupt gzip ({exc})"
-    if inflater.unconsumed_tail:
-        return None, f"inflates to more than {MAX_INFLATED_BYTES >> 20} MiB (refused as a possible gzip bomb)"
-    if not inflater.eof:
-        return out, "truncated gzip (the stream ends before its end marker)"
-    if inflater.unused_data:
-        notes.add(
-            "data after the first gzip member ignored (CloudTrail signs only the first; possible tampering)",
-            None,
-            f"{len(inflater.unused_data)} bytes",
-        )
-    return out, ""
-
-
-def _outcome(path: str, decoded: Decoded, size: int | None, digest: str | None) -> _FileOutcome:
-    status, reason = decoded.status, decoded.reason
-    if status == "loaded" and decoded.notes.counts:
-        status, reason = "recovered", next(iter(decoded.notes.counts))
-    kind = "digest" if status == "skipped" else "log"
-    kept = decoded.records_read - decoded.rejected
-    return _FileOutcome(path, kind, status, reason, kept, decoded.rejected, size, digest)
-
-
-def _to_arrow(cols: Columns, files: list[int]) -> pa.Table:
-    arrays: dict[str, pa.Array] = {}
-    for name in RECORD_COLUMNS:
-        if name in schema.BOOLEAN_COLUMNS:
-            arrays[name] = pa.array(cols[name], pa.bool_())
-        elif name == "record_index":
-            arrays[name] = pa.array(cols[name], pa.int32())
-        else:
-            arrays[name] = pa.array(cols[name], pa.string())
-    arrays["_file"] = pa.array(np.asarray(files, dtype=np.int32), pa.int32())
-    return pa.table(arrays)
+def _chunks(refs: list[FileRef], count: int) -> list[list[FileRef]]:
+    """Split ``refs`` into about ``count`` runs of consecutive files of similar total size."""
+    sizes = np.array([file_size(ref.path) or 0 for ref in refs], dtype=np.int64)
+    bounds = np.searchsorted(np.cumsum(sizes), np.linspace(0, sizes.sum(), count + 1)[1:-1], side="right")
+    edges = [0, *sorted(set(int(b) for b in bounds)), len(refs)]
+    return [refs[a:b] for a, b in zip(edges, edges[1:]) if b > a]
 
 
 # ------------------------------------------------------------------------------ assembly
 
 
-def _assemble(
+def _finish(
     source: str,
     table: pa.Table,
     paths: list[str],
-    outcomes: list[_FileOutcome],
+    outcomes: list[FileOutcome],
     issue_rows: list[dict[str, object]],
     lo: pd.Timestamp | None,
     hi: pd.Timestamp | None,
     margin: pd.Timedelta,
+    cache_note: str,
 ) -> LoadResult:
     rejected = sum(o.rejected for o in outcomes)
     records_read = sum(o.records for o in outcomes) + rejected
-    times, flagged = _parse_times(table["eventTime"])
-    for issue, positions in flagged.items():
-        issue_rows.extend(_issue_rows(table, positions, issue, paths))
-    table = table.set_column(table.schema.get_field_index("eventTime"), "eventTime", times)
     if lo is not None or hi is not None:
-        table = table.filter(_in_window(times, lo, hi))
+        table = table.filter(_in_window(table["eventTime"], lo, hi))
     outside = records_read - rejected - table.num_rows
-
     keys = [(name, "ascending", "at_end") for name in ("eventTime", "eventID", "_file", "record_index")]
-    table = table.take(pc.sort_indices(table, sort_keys=keys))
+    table = _sort_dictionaries(table.take(pc.sort_indices(table, sort_keys=keys)))
     events, duplicates = _deduplicate(_to_frame(table, paths))
+    issues = pd.DataFrame(issue_rows, columns=list(ISSUE_COLUMNS)).astype({"count": "int64", "first_record": "Int64"})
     report = LoadReport(
         source=source,
         start=lo,
         end=hi,
         delivery_margin=margin,
         files=pd.DataFrame([o.row() for o in outcomes], columns=list(FILE_COLUMNS)),
-        issues=pd.DataFrame(issue_rows, columns=list(ISSUE_COLUMNS)).astype({"count": "int64", "first_record": "Int64"}),
+        issues=issues.sort_values(["path", "issue"], kind="stable").reset_index(drop=True),
         duplicates=duplicates,
         records_read=records_read,
         records_rejected=rejected,
         duplicates_dropped=int(duplicates["copies"].sum()) - len(duplicates),
         outside_window=outside,
         events=len(events),
+        cache=cache_note,
     )
     return LoadResult(schema.validate(events), report)
 
 
-_UTC_US = pa.timestamp("us", "UTC")
-_ISO_WITH_ZONE = r"^\s*\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d([.,]\d+)?)?\s*(Z|[+-]\d\d:?\d\d)\s*$"
-
-
-def _parse_times(raw: pa.ChunkedArray) -> tuple[pa.Array, dict[str, np.ndarray]]:
-    """Parse ``eventTime``: CloudTrail's own form fast, any other ISO 8601 with a zone via pandas.
-
-    Returns the UTC timestamps and, for each kind of oddity, the positions concerned.
-    """
-    fast = pc.strptime(raw, format="%Y-%m-%dT%H:%M:%SZ", unit="s", error_is_null=True)
-    # Arrow's strptime rolls impossible dates over (Feb 30 -> Mar 1, :60 -> next minute):
-    # send those to the strict path by checking that day and second read back unchanged.
-    day = pc.cast(pc.utf8_slice_codeunits(raw, 8, 10), pa.int64(), safe=False)
-    second = pc.cast(pc.utf8_slice_codeunits(raw, 17, 19), pa.int64(), safe=False)
-    exact = pc.and_(pc.equal(pc.day(fast), day), pc.equal(pc.second(fast), second))
-    fast = pc.cast(pc.if_else(pc.fill_null(exact, False), fast, pa.scalar(None, fast.type)), _UTC_US)
-    values = fast.to_numpy(zero_copy_only=False).astype("datetime64[us]")
-    flagged: dict[str, np.ndarray] = {}
-    slow = np.flatnonzero(pc.and_(pc.is_null(fast), pc.is_valid(raw)).to_numpy(zero_copy_only=False))
-    if len(slow):
-        texts = pd.Series(raw.take(slow).to_pylist(), dtype=object)
-        zoned = texts.str.match(_ISO_WITH_ZONE, na=False).to_numpy()
-        cleaned = texts.where(zoned).str.replace(",", ".", regex=False)
-        parsed = pd.to_datetime(cleaned, format="ISO8601", utc=True, errors="coerce")
-        values[slow] = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-        good = parsed.notna().to_numpy()
-        utc = texts.str.contains(r"Z\s*$", na=False).to_numpy()
-        flagged["eventTime has no time zone or is not ISO 8601 (left empty)"] = slow[~zoned]
-        flagged["eventTime is not a valid time (left empty)"] = slow[zoned & ~good]
-        flagged["eventTime with a UTC offset (converted to UTC)"] = slow[good & ~utc]
-    flagged["eventTime missing (kept with an empty time)"] = np.flatnonzero(raw.is_null().to_numpy(zero_copy_only=False))
-    known = ~np.isnat(values)
-    latest = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)).tz_localize(None).to_datetime64()
-    earliest = EARLIEST_PLAUSIBLE.tz_localize(None).to_datetime64()
-    odd = known & ((values < earliest) | (values > latest))
-    flagged["eventTime implausible: before CloudTrail existed or in the future (kept)"] = np.flatnonzero(odd)
-    times = pa.array(values, type=pa.timestamp("us"), from_pandas=True).cast(_UTC_US)
-    return times, {issue: pos for issue, pos in flagged.items() if len(pos)}
-
-
-def _in_window(times: pa.Array, lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> pa.Array:
+def _in_window(times: pa.ChunkedArray, lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> pa.ChunkedArray:
     """Rows inside [lo, hi]; rows without a time are kept (and flagged elsewhere)."""
-    inside = pa.array(np.ones(len(times), dtype=bool))
+    inside = pc.is_valid(times)
     if lo is not None:
-        inside = pc.and_(inside, pc.greater_equal(times, pa.scalar(lo, _UTC_US)))
+        inside = pc.and_(inside, pc.greater_equal(times, pa.scalar(lo, UTC_US)))
     if hi is not None:
-        inside = pc.and_(inside, pc.less_equal(times, pa.scalar(hi, _UTC_US)))
+        inside = pc.and_(inside, pc.less_equal(times, pa.scalar(hi, UTC_US)))
     return pc.or_(pc.fill_null(inside, False), pc.is_null(times))
 
 
-def _issue_rows(table: pa.Table, positions: np.ndarray, issue: str, paths: list[str]) -> list[dict[str, object]]:
-    """Report rows for one kind of record issue, one row per file concerned."""
-    frame = pd.DataFrame({
-        "file": table["_file"].take(positions).to_numpy(),
-        "record": table["record_index"].take(positions).to_numpy(),
-        "text": table["eventTime"].take(positions).to_pylist(),
-    })  # fmt: skip
-    return [
-        {
-            "path": paths[int(file)],
-            "issue": issue,
-            "count": len(group),
-            "first_record": int(group["record"].min()),
-            "example": "" if group["text"].iloc[0] is None else str(group["text"].iloc[0])[:200],
-        }
-        for file, group in frame.groupby("file", sort=True)
-    ]
+def _sort_dictionaries(table: pa.Table) -> pa.Table:
+    """Give every dictionary column sorted categories, whatever order the files were read in."""
+    table = table.unify_dictionaries()
+    for index, field in enumerate(table.schema):
+        if not pa.types.is_dictionary(field.type) or table.num_rows == 0:
+            continue
+        column = table.column(index)
+        dictionary = column.chunk(0).dictionary
+        order = pc.array_sort_indices(dictionary)
+        rank = pa.array(np.argsort(order.to_numpy()).astype(np.int32))
+        chunks = [
+            pa.DictionaryArray.from_arrays(rank.take(chunk.indices), dictionary.take(order))
+            for chunk in column.chunks
+        ]
+        table = table.set_column(index, field.name, pa.chunked_array(chunks, type=pa.dictionary(pa.int32(), dictionary.type)))
+    return table
 
 
 def _to_frame(table: pa.Table, paths: list[str]) -> pd.DataFrame:
-    """Convert the sorted Arrow table to the events frame with the schema's dtypes."""
-    actor = pc.coalesce(*(
-        _blank_to_null(table[name])
-        for name in ("userIdentity.arn", "userIdentity.invokedBy", "userIdentity.principalId", "userIdentity.accountId")
-    ), pa.scalar("unknown"))  # fmt: skip
-    columns: dict[str, object] = {}
-    for col in schema.EVENT_COLUMNS:
-        if col.name == "actor":
-            columns["actor"] = actor.dictionary_encode().to_pandas()
-        elif col.name == "source_file":
-            codes = table["_file"].to_numpy()
-            columns["source_file"] = pd.Categorical.from_codes(codes, categories=pd.Index(paths, dtype="str"))
-        elif col.name == "copies":
-            columns["copies"] = np.ones(table.num_rows, dtype=np.int32)
-        elif col.dtype == schema.CATEGORY:
-            columns[col.name] = table[col.name].dictionary_encode().to_pandas()
-        elif col.dtype == schema.TEXT:
-            columns[col.name] = table[col.name].to_pandas(types_mapper=_str_mapper)
-        elif col.dtype == schema.BOOLEAN:
-            columns[col.name] = table[col.name].to_pandas(types_mapper=_bool_mapper)
-        else:
-            columns[col.name] = table[col.name].to_pandas()
-    frame = pd.DataFrame(columns)
-    return frame.astype({name: dtype for name, dtype in schema.DTYPES.items() if dtype != schema.CATEGORY})
+    """Convert the sorted, prepared Arrow table to the events frame with the schema's dtypes."""
+    frame = table.drop_columns(["_file"]).to_pandas(types_mapper=_types)
+    frame["source_file"] = pd.Categorical.from_codes(table["_file"].to_numpy(), categories=pd.Index(paths, dtype="str"))
+    frame["copies"] = np.ones(len(frame), dtype=np.int32)
+    return frame[list(schema.COLUMNS)]
 
 
-def _blank_to_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
-
-
-def _str_mapper(dtype: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
-    return pd.StringDtype("pyarrow", na_value=np.nan) if dtype == pa.string() else None
-
-
-def _bool_mapper(dtype: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
-    return pd.BooleanDtype() if dtype == pa.bool_() else None
+def _types(dtype: pa.DataType) -> object:
+    if dtype == pa.string():
+        return pd.StringDtype("pyarrow", na_value=np.nan)
+    if dtype == pa.bool_():
+        return pd.BooleanDtype()
+    return None
 
 
 def _deduplicate(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -64,6 +64,9 @@ class LoadReport:
         Locations (regions, accounts, prefixes) that could not be read at all.
     records_read, records_rejected, duplicates_dropped, outside_window, events
         Record counts; they reconcile (see the module docstring).
+    cache
+        How the Parquet cache served the load (``off``, ``hit``, ``miss``, ``partial
+        hit``, or why it was rebuilt).
     """
 
     source: str
@@ -79,6 +82,7 @@ class LoadReport:
     duplicates_dropped: int = 0
     outside_window: int = 0
     events: int = 0
+    cache: str = "off"
 
     def status_counts(self) -> dict[str, int]:
         """Number of files per status, for every status (zeros included)."""
@@ -105,6 +109,7 @@ class LoadReport:
         rows: list[tuple[str, object]] = [
             ("source", self.source),
             ("window", window),
+            ("cache", self.cache),
             *((f"files {status}", n) for status, n in counts.items()),
             ("records read", self.records_read),
             ("records rejected", self.records_rejected),

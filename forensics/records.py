@@ -139,6 +139,15 @@ class Notes:
             self.example[issue] = example[:200]
         self.counts[issue] += 1
 
+    def merge(self, other: Notes) -> None:
+        """Add the counts of ``other`` to these."""
+        for issue, count in other.counts.items():
+            if issue not in self.counts:
+                self.counts[issue] = 0
+                self.first[issue] = other.first[issue]
+                self.example[issue] = other.example[issue]
+            self.counts[issue] += count
+
     def rows(self, path: str) -> list[dict[str, object]]:
         """The notes as load-report issue rows for ``path``."""
         return [

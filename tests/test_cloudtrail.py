@@ -12,7 +12,7 @@ import pytest
 
 from cloudtrail_builders import ACCOUNT, assumed_role, aws_service, iam_user, log_path, record, write_log
 from forensics import SourceError, WindowError, load_cloudtrail
-from forensics import cloudtrail as ct
+from forensics import reader
 from forensics.schema import COLUMNS, DTYPES
 
 
@@ -348,7 +348,7 @@ def test_invalid_utf8_fails_the_file_with_its_offset(tmp_path):
 
 
 def test_gzip_bomb_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(ct, "MAX_INFLATED_BYTES", 1 << 16)
+    monkeypatch.setattr(reader, "MAX_INFLATED_BYTES", 1 << 16)
     path = log_path(tmp_path, "20240314T0300Z")
     path.write_bytes(gzip.compress(b" " * (1 << 20), mtime=0))
     row = file_row(load_cloudtrail(tmp_path).report, path)

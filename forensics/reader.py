@@ -1,0 +1,264 @@
+"""Read CloudTrail files into a prepared Arrow table: the unit of work of a load.
+
+:func:`read_batch` takes a list of files and returns one Arrow table (plus what happened
+to each file). It is self-contained so that it can run in a worker process: workers
+return Arrow, which crosses process boundaries as buffers, not as Python objects. The
+table is *prepared*: ``eventTime`` parsed, ``actor`` derived, low-cardinality columns
+dictionary-encoded. That is also the form the Parquet cache stores.
+
+Column ``_file`` of the table indexes the global list of files of the load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from isal import isal_zlib
+
+from forensics import schema
+from forensics.loadreport import FILE_COLUMNS
+from forensics.records import RECORD_COLUMNS, Columns, Decoded, Notes, decode
+
+#: A file that inflates beyond this is refused (real log objects are at most 50 MB compressed).
+MAX_INFLATED_BYTES = 1 << 30
+#: Rows gathered in Python lists before they are converted to Arrow (bounds peak memory).
+CHUNK_ROWS = 250_000
+#: Events earlier than this are flagged as implausible (CloudTrail launched in November 2013).
+EARLIEST_PLAUSIBLE = pd.Timestamp("2013-11-01", tz="UTC")
+
+UTC_US = pa.timestamp("us", "UTC")
+_ISO_WITH_ZONE = r"^\s*\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d([.,]\d+)?)?\s*(Z|[+-]\d\d:?\d\d)\s*$"
+_ACTOR_SOURCES = ("userIdentity.arn", "userIdentity.invokedBy", "userIdentity.principalId", "userIdentity.accountId")
+_CATEGORIES = frozenset(c.name for c in schema.EVENT_COLUMNS if c.dtype == schema.CATEGORY)
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A file to read: its number in the load, its path, and its name relative to the source."""
+
+    number: int
+    path: str
+    rel: str
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file; one row of the load report's file table."""
+
+    path: str
+    kind: str
+    status: str
+    reason: str
+    records: int = 0
+    rejected: int = 0
+    size: int | None = None
+    sha256: str | None = None
+
+    def row(self) -> dict[str, object]:
+        """The outcome as a report row (``size`` is reported as ``bytes``)."""
+        values = (self.path, self.kind, self.status, self.reason, self.records, self.rejected, self.size, self.sha256)
+        return dict(zip(FILE_COLUMNS, values))
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain form for the cache manifest."""
+        return asdict(self)
+
+
+@dataclass
+class Batch:
+    """A prepared table and the outcomes and record issues of the files it came from."""
+
+    table: pa.Table
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    issues: list[dict[str, object]] = field(default_factory=list)
+
+
+def read_batch(files: list[FileRef]) -> Batch:
+    """Read, decode and prepare ``files``; never raises for a bad file (it is reported)."""
+    chunks: list[pa.Table] = []
+    pending = Columns()
+    pending_files: list[int] = []
+    outcomes: list[FileOutcome] = []
+    issues: list[dict[str, object]] = []
+    for ref in files:
+        decoded, size, digest = read_file(ref.path, ref.rel)
+        outcomes.append(_outcome(ref.path, decoded, size, digest))
+        issues.extend(decoded.notes.rows(ref.path))
+        pending.extend(decoded.columns)
+        pending_files.extend([ref.number] * len(decoded.columns))
+        if len(pending) >= CHUNK_ROWS:
+            chunks.append(_to_arrow(pending, pending_files))
+            pending, pending_files = Columns(), []
+    chunks.append(_to_arrow(pending, pending_files))
+    paths = {ref.number: ref.path for ref in files}
+    table, time_issues = prepare(pa.concat_tables(chunks), paths)
+    return Batch(table, outcomes, issues + time_issues)
+
+
+def read_file(path: str, rel: str) -> tuple[Decoded, int | None, str | None]:
+    """Read and decode one file. Returns the decoded content, its size and its SHA-256."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return Decoded(Columns(), "failed", f"cannot read: {exc.strerror or exc}", 0, 0, Notes()), None, None
+    digest = hashlib.sha256(data).hexdigest()
+    if not data:
+        return Decoded(Columns(), "failed", "empty file (0 bytes)", 0, 0, Notes()), 0, digest
+    notes = Notes()
+    inflated, damaged = inflate(data, rel, notes)
+    if inflated is None:
+        return Decoded(Columns(), "failed", damaged, 0, 0, notes), len(data), digest
+    decoded = decode(inflated, damaged=damaged)
+    notes.merge(decoded.notes)
+    decoded.notes = notes
+    return decoded, len(data), digest
+
+
+def inflate(data: bytes, name: str, notes: Notes) -> tuple[bytes | None, str]:
+    """Gunzip if the bytes are gzip (by magic number, not by name).
+
+    Returns the inflated bytes and a non-empty reason when they are cut short; ``None``
+    instead of bytes when nothing can be read. Only the first gzip member is read:
+    CloudTrail hashes and signs that one, so anything after it is noted as suspect.
+    """
+    gz_name = name.lower().endswith(".gz")
+    if data[:2] != b"\x1f\x8b":
+        if gz_name:
+            notes.add("not gzip despite the .gz name (read as plain text)")
+        return data, ""
+    if not gz_name:
+        notes.add("gzip content in a file not named .gz (inflated)")
+    inflater = isal_zlib.decompressobj(31)
+    try:
+        out = inflater.decompress(data, MAX_INFLATED_BYTES)
+    except isal_zlib.error as exc:
+        return None, f"corrupt gzip ({exc})"
+    if inflater.unconsumed_tail:
+        return None, f"inflates to more than {MAX_INFLATED_BYTES >> 20} MiB (refused as a possible gzip bomb)"
+    if not inflater.eof:
+        return out, "truncated gzip (the stream ends before its end marker)"
+    if inflater.unused_data:
+        notes.add(
+            "data after the first gzip member ignored (CloudTrail signs only the first; possible tampering)",
+            None,
+            f"{len(inflater.unused_data)} bytes",
+        )
+    return out, ""
+
+
+def _outcome(path: str, decoded: Decoded, size: int | None, digest: str | None) -> FileOutcome:
+    status, reason = decoded.status, decoded.reason
+    if status == "loaded" and decoded.notes.counts:
+        status, reason = "recovered", next(iter(decoded.notes.counts))
+    kind = "digest" if status == "skipped" else "log"
+    kept = decoded.records_read - decoded.rejected
+    return FileOutcome(path, kind, status, reason, kept, decoded.rejected, size, digest)
+
+
+def _to_arrow(cols: Columns, files: list[int]) -> pa.Table:
+    arrays: dict[str, pa.Array] = {}
+    for name in RECORD_COLUMNS:
+        if name in schema.BOOLEAN_COLUMNS:
+            arrays[name] = pa.array(cols[name], pa.bool_())
+        elif name == "record_index":
+            arrays[name] = pa.array(cols[name], pa.int32())
+        else:
+            arrays[name] = pa.array(cols[name], pa.string())
+    arrays["_file"] = pa.array(np.asarray(files, dtype=np.int32), pa.int32())
+    return pa.table(arrays)
+
+
+# ------------------------------------------------------------------------------ prepare
+
+
+def prepare(table: pa.Table, paths: dict[int, str]) -> tuple[pa.Table, list[dict[str, object]]]:
+    """Parse times, derive ``actor`` and dictionary-encode; returns the table and time issues."""
+    raw = table["eventTime"]
+    times, flagged = parse_times(raw)
+    issues: list[dict[str, object]] = []
+    for issue, positions in flagged.items():
+        issues.extend(_issue_rows(table, raw, positions, issue, paths))
+    actor = pc.coalesce(*(_blank_to_null(table[name]) for name in _ACTOR_SOURCES), pa.scalar("unknown"))
+    columns: dict[str, pa.ChunkedArray] = {}
+    for name in table.column_names:
+        column = times if name == "eventTime" else table[name]
+        columns[name] = column.dictionary_encode() if name in _CATEGORIES else column
+    columns["actor"] = actor.dictionary_encode()
+    return pa.table(columns), issues
+
+
+def parse_times(raw: pa.ChunkedArray) -> tuple[pa.ChunkedArray, dict[str, np.ndarray]]:
+    """Parse ``eventTime``: CloudTrail's own form fast, any other ISO 8601 with a zone via pandas.
+
+    Returns the UTC timestamps and, for each kind of oddity, the positions concerned.
+    """
+    fast = pc.strptime(raw, format="%Y-%m-%dT%H:%M:%SZ", unit="s", error_is_null=True)
+    # Arrow's strptime rolls impossible dates over (Feb 30 -> Mar 1, :60 -> next minute):
+    # send those to the strict path by checking that day and second read back unchanged.
+    day = pc.cast(pc.utf8_slice_codeunits(raw, 8, 10), pa.int64(), safe=False)
+    second = pc.cast(pc.utf8_slice_codeunits(raw, 17, 19), pa.int64(), safe=False)
+    exact = pc.and_(pc.equal(pc.day(fast), day), pc.equal(pc.second(fast), second))
+    fast = pc.cast(pc.if_else(pc.fill_null(exact, False), fast, pa.scalar(None, fast.type)), UTC_US)
+    values = fast.to_numpy(zero_copy_only=False).astype("datetime64[us]")
+    flagged: dict[str, np.ndarray] = {}
+    slow = np.flatnonzero(pc.and_(pc.is_null(fast), pc.is_valid(raw)).to_numpy(zero_copy_only=False))
+    if len(slow):
+        texts = pd.Series(raw.take(slow).to_pylist(), dtype=object)
+        zoned = texts.str.match(_ISO_WITH_ZONE, na=False).to_numpy()
+        cleaned = texts.where(zoned).str.replace(",", ".", regex=False)
+        parsed = pd.to_datetime(cleaned, format="ISO8601", utc=True, errors="coerce")
+        values[slow] = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        good = parsed.notna().to_numpy()
+        utc = texts.str.contains(r"Z\s*$", na=False).to_numpy()
+        flagged["eventTime has no time zone or is not ISO 8601 (left empty)"] = slow[~zoned]
+        flagged["eventTime is not a valid time (left empty)"] = slow[zoned & ~good]
+        flagged["eventTime with a UTC offset (converted to UTC)"] = slow[good & ~utc]
+    flagged["eventTime missing (kept with an empty time)"] = np.flatnonzero(raw.is_null().to_numpy(zero_copy_only=False))
+    known = ~np.isnat(values)
+    latest = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)).tz_localize(None).to_datetime64()
+    earliest = EARLIEST_PLAUSIBLE.tz_localize(None).to_datetime64()
+    flagged["eventTime implausible: before CloudTrail existed or in the future (kept)"] = np.flatnonzero(
+        known & ((values < earliest) | (values > latest))
+    )
+    times = pa.chunked_array([pa.array(values, type=pa.timestamp("us"), from_pandas=True).cast(UTC_US)])
+    return times, {issue: pos for issue, pos in flagged.items() if len(pos)}
+
+
+def _issue_rows(
+    table: pa.Table, raw: pa.ChunkedArray, positions: np.ndarray, issue: str, paths: dict[int, str]
+) -> list[dict[str, object]]:
+    """Report rows for one kind of record issue, one row per file concerned."""
+    frame = pd.DataFrame({
+        "file": table["_file"].take(positions).to_numpy(),
+        "record": table["record_index"].take(positions).to_numpy(),
+        "text": raw.take(positions).to_pylist(),
+    })  # fmt: skip
+    return [
+        {
+            "path": paths[int(file)],
+            "issue": issue,
+            "count": len(group),
+            "first_record": int(group["record"].min()),
+            "example": "" if group["text"].iloc[0] is None else str(group["text"].iloc[0])[:200],
+        }
+        for file, group in frame.groupby("file", sort=True)
+    ]
+
+
+def _blank_to_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+
+
+def file_size(path: str) -> int | None:
+    """Size of ``path`` without following a symbolic link; ``None`` if it cannot be read."""
+    try:
+        return os.stat(path, follow_symlinks=False).st_size
+    except OSError:
+        return None
