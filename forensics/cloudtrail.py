@@ -312,7 +312,7 @@ def _to_frame(table: pa.Table, paths: list[str]) -> pd.DataFrame:
 
 
 def _types(dtype: pa.DataType) -> object:
-    if dtype == pa.string():
+    if dtype in (pa.string(), pa.large_string()):
         return pd.StringDtype("pyarrow", na_value=np.nan)
     if dtype == pa.bool_():
         return pd.BooleanDtype()

@@ -23,7 +23,7 @@ from isal import isal_zlib
 
 from forensics import schema
 from forensics.loadreport import FILE_COLUMNS
-from forensics.records import RECORD_COLUMNS, Columns, Decoded, Notes, decode
+from forensics.records import RECORD_COLUMNS, Columns, Decoded, Notes, decode, text_array
 
 #: A file that inflates beyond this is refused (real log objects are at most 50 MB compressed).
 MAX_INFLATED_BYTES = 1 << 30
@@ -169,6 +169,8 @@ def _to_arrow(cols: Columns, files: list[int]) -> pa.Table:
             arrays[name] = pa.array(cols[name], pa.bool_())
         elif name == "record_index":
             arrays[name] = pa.array(cols[name], pa.int32())
+        elif name in schema.JSON_COLUMNS:
+            arrays[name] = text_array(cols[name])
         else:
             arrays[name] = pa.array(cols[name], pa.string())
     arrays["_file"] = pa.array(np.asarray(files, dtype=np.int32), pa.int32())

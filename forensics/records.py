@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import msgspec
+import numpy as np
+import pyarrow as pa
 
 from forensics.schema import BOOLEAN_COLUMNS, JSON_COLUMNS
 
@@ -388,33 +390,56 @@ def _salvage(data: bytes, notes: Notes) -> tuple[list[object], str]:
 # ------------------------------------------------------------------ records into columns
 
 
-def _raw_text(raw: msgspec.Raw) -> str | None:
-    if not len(raw):
-        return None
-    data = bytes(raw)
-    return None if data == b"null" else data.decode("utf-8")
-
-
 def _append_structs(cols: Columns, records: list[_Record], first_index: int) -> None:
-    """Append typed records (the fast path), one list comprehension per column."""
+    """Append typed records (the fast path), one list comprehension per column.
+
+    JSON fields are appended as ``msgspec.Raw`` (their exact bytes); :func:`text_array`
+    turns a list of them into an Arrow column without creating Python strings.
+    """
     for name in _TOP_STRINGS:
         cols[name].extend([getattr(r, name) for r in records])
     cols["readOnly"].extend([r.readOnly for r in records])
     cols["managementEvent"].extend([r.managementEvent for r in records])
     ids = [r.userIdentity for r in records]
-    for name, path in _IDENTITY_STRINGS:
-        cols[name].extend([_walk_struct(u, path) for u in ids])
+    for name, (key,) in _IDENTITY_STRINGS[:7]:
+        cols[name].extend([None if u is None else getattr(u, key) for u in ids])
+    contexts = [None if u is None else u.sessionContext for u in ids]
+    issuers = [None if c is None else c.sessionIssuer for c in contexts]
+    attributes = [None if c is None else c.attributes for c in contexts]
+    cols["userIdentity.sessionContext.sessionIssuer.arn"].extend([None if i is None else i.arn for i in issuers])
+    cols["userIdentity.sessionContext.attributes.mfaAuthenticated"].extend(
+        [None if a is None else a.mfaAuthenticated for a in attributes]
+    )
+    cols["userIdentity.sessionContext.sourceIdentity"].extend([None if c is None else c.sourceIdentity for c in contexts])
     for name in JSON_COLUMNS:
-        cols[name].extend([_raw_text(getattr(r, name)) for r in records])
+        cols[name].extend([getattr(r, name) for r in records])
     cols["record_index"].extend(range(first_index, first_index + len(records)))
 
 
-def _walk_struct(obj: object, path: tuple[str, ...]) -> str | None:
-    for key in path:
-        if obj is None:
-            return None
-        obj = getattr(obj, key)
-    return obj  # type: ignore[return-value]
+def text_array(values: list[object]) -> pa.Array:
+    """An Arrow ``large_string`` column from JSON values (``msgspec.Raw``, ``str`` or ``None``).
+
+    Raw values are joined into one buffer, so clean data never becomes Python strings.
+    An empty Raw (field absent) and the JSON ``null`` are missing values.
+    """
+    try:
+        data = b"".join(values)  # type: ignore[arg-type]
+    except TypeError:
+        blobs = [v.encode("utf-8") if isinstance(v, str) else b"" if v is None else bytes(v) for v in values]  # type: ignore[arg-type]
+        data = b"".join(blobs)
+        lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
+        present = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+        valid = present & (lengths > 0)
+    else:
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))  # type: ignore[arg-type]
+        valid = lengths > 0
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    for i in np.flatnonzero(lengths == 4):
+        if data[offsets[i] : offsets[i] + 4] == b"null" and not isinstance(values[i], str):
+            valid[i] = False
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(data), bitmap)
 
 
 def _append_items(cols: Columns, items: Iterable[object], notes: Notes) -> tuple[int, int]:
@@ -457,7 +482,7 @@ def _row_from_raw(raw: msgspec.Raw, index: int, notes: Notes) -> dict[str, objec
     except (msgspec.ValidationError, msgspec.DecodeError):
         notes.add("record is not a JSON object (rejected)", index, bytes(raw)[:80].decode("utf-8", "replace"))
         return None
-    texts = {name: _raw_text(fields[name]) if name in fields else None for name in JSON_COLUMNS}
+    texts = {name: fields.get(name) for name in JSON_COLUMNS}
     plain = {k: _ANY_DECODER.decode(v) for k, v in fields.items() if k not in JSON_COLUMNS}
     return _lenient_row(plain, texts, index, notes)
 

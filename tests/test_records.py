@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 
 from cloudtrail_builders import record
-from forensics.records import RECORD_COLUMNS, decode
+from forensics.records import RECORD_COLUMNS, decode, text_array
+from forensics.schema import JSON_COLUMNS
 
 
 def as_rows(decoded) -> list[dict]:
-    return [dict(zip(RECORD_COLUMNS, values)) for values in zip(*(decoded.columns[c] for c in RECORD_COLUMNS))]
+    """Rows as the loader will see them: JSON columns through text_array."""
+    columns = {c: decoded.columns[c] for c in RECORD_COLUMNS}
+    for name in JSON_COLUMNS:
+        columns[name] = text_array(columns[name]).to_pylist()
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
 
 def test_clean_file_takes_the_fast_path_and_keeps_raw_bytes():
@@ -52,3 +57,11 @@ def test_notes_rows_for_the_report():
     assert decoded.notes.rows("f.json") == [
         {"path": "f.json", "issue": "record is not a JSON object (rejected)", "count": 2, "first_record": 0, "example": "1"}
     ]
+
+
+def test_text_array_handles_raw_text_and_missing_values():
+    import msgspec
+
+    values = [msgspec.Raw(b'{"a":1}'), msgspec.Raw(b"null"), msgspec.Raw(), None, '{"b":"\u00e9"}', "null"]
+    assert text_array(values).to_pylist() == ['{"a":1}', None, None, None, '{"b":"\u00e9"}', "null"]
+    assert text_array([msgspec.Raw(b"[]"), msgspec.Raw(b"null")]).to_pylist() == ["[]", None]
