@@ -123,7 +123,9 @@ def load_cloudtrail(
     refs = [FileRef(n, *to_read[n]) for n in (cached.missing if cached else range(len(to_read)))]
     fresh = _decode(refs, workers, show)
     batches = [fresh] if cached is None or cached.table is None else [Batch(cached.table, cached.outcomes, cached.issues), fresh]
-    table = pa.concat_tables([b.table for b in batches]).unify_dictionaries()
+    table = pa.concat_tables([b.table for b in batches])
+    if refs:  # new rows: put the table in canonical order (the cache stores it so)
+        table = _canonical(table)
     read_outcomes = sorted((o for b in batches for o in b.outcomes), key=lambda o: o.path)
     issues = [row for b in batches for row in b.issues]
     if store and refs:
@@ -253,8 +255,6 @@ def _finish(
     if lo is not None or hi is not None:
         table = table.filter(_in_window(table["eventTime"], lo, hi))
     outside = records_read - rejected - table.num_rows
-    keys = [(name, "ascending", "at_end") for name in ("eventTime", "eventID", "_file", "record_index")]
-    table = _sort_dictionaries(table.take(pc.sort_indices(table, sort_keys=keys)))
     events, duplicates = _deduplicate(_to_frame(table, paths))
     issues = pd.DataFrame(issue_rows, columns=list(ISSUE_COLUMNS)).astype({"count": "int64", "first_record": "Int64"})
     report = LoadReport(
@@ -283,6 +283,12 @@ def _in_window(times: pa.ChunkedArray, lo: pd.Timestamp | None, hi: pd.Timestamp
     if hi is not None:
         inside = pc.and_(inside, pc.less_equal(times, pa.scalar(hi, UTC_US)))
     return pc.or_(pc.fill_null(inside, False), pc.is_null(times))
+
+
+def _canonical(table: pa.Table) -> pa.Table:
+    """Rows sorted by time, eventID, file and position; dictionaries sorted and unified."""
+    keys = [(name, "ascending", "at_end") for name in ("eventTime", "eventID", "_file", "record_index")]
+    return _sort_dictionaries(table.take(pc.sort_indices(table, sort_keys=keys))).combine_chunks()
 
 
 def _sort_dictionaries(table: pa.Table) -> pa.Table:

@@ -11,6 +11,7 @@ file, not its name, finally decides what it is.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ EVENT_SUFFIXES: tuple[str, ...] = (".json.gz", ".json", ".jsonl", ".jsonl.gz", "
 #: (clock skew between the event time and CloudTrail's delivery stamp).
 DELIVERY_SKEW = pd.Timedelta(minutes=15)
 
+_MINUTE = dt.timedelta(minutes=1)
+_DAY = dt.timedelta(days=1)
 _STAMP = re.compile(r"_(\d{8}T\d{4,6}Z)[_.]")
 _DATE_DIRS = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/")
 _ACCOUNT_REGION = re.compile(r"(?:^|/)AWSLogs/(?:(o-[a-z0-9]+)/)?(\d{12})/CloudTrail[^/]*/([a-z0-9-]+)/")
@@ -75,20 +78,22 @@ def _delivery_bounds(path: str, name: str) -> tuple[pd.Timestamp | None, pd.Time
     stamp = _STAMP.search(name)
     if stamp:
         text = stamp.group(1)
-        fmt = "%Y%m%dT%H%M%SZ" if len(text) == 16 else "%Y%m%dT%H%MZ"
         try:
-            t = pd.to_datetime(text, format=fmt, utc=True)
+            t = dt.datetime(
+                int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[11:13]),
+                int(text[13:15]) if len(text) == 16 else 0, tzinfo=dt.timezone.utc,
+            )  # fmt: skip
         except ValueError:
             t = None
         if t is not None:
-            return t, t + pd.Timedelta(minutes=1)
+            return pd.Timestamp(t), pd.Timestamp(t + _MINUTE)
     day = _DATE_DIRS.search(path)
     if day:
         try:
-            d = pd.Timestamp(year=int(day.group(1)), month=int(day.group(2)), day=int(day.group(3)), tz="UTC")
+            d = dt.datetime(int(day.group(1)), int(day.group(2)), int(day.group(3)), tzinfo=dt.timezone.utc)
         except ValueError:
             return None, None
-        return d, d + pd.Timedelta(days=1)
+        return pd.Timestamp(d), pd.Timestamp(d + _DAY)
     return None, None
 
 

@@ -1,0 +1,235 @@
+"""Benchmark: loading CloudTrail into the events frame, as ratios against baselines measured in the same run.
+
+Every measurement runs in a fresh Python process (so peak RSS is its own) on data this
+script generates deterministically (``bench/gen_trail.py``, seed 42). Times are
+in-process seconds from the first file open to the finished frame (imports excluded),
+the median of ``--repeat`` runs.
+
+    python bench/bench_load.py                   # 100k events, quick
+    python bench/bench_load.py --events 1000000  # the README table
+    python bench/bench_load.py --scale 10000000  # the 10M memory check (slow)
+
+Rows:
+  naive          gzip + json.load per file + pd.json_normalize of every record, then select the columns
+  fast, 2 cores  load_cloudtrail(workers=2)
+  fast, 1 core   load_cloudtrail(workers=1)
+  fast path only load_cloudtrail(workers=1) with the tolerant fallback switched off (clean data)
+  cache hit      load_cloudtrail(cache=...) on unchanged files
+  parquet read   pd.read_parquet of the cached table's columns (the floor for a cache hit)
+  window 2h/30d  load_cloudtrail(start, end) of 2 hours out of a 30-day trail (files opened vs all)
+Results are printed as a table and written to bench/results/load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+WINDOW = ("2024-03-15T10:00:00Z", "2024-03-15T12:00:00Z")  # inside the 30-day trail
+
+
+# ---------------------------------------------------------------- measurements (child side)
+
+
+def measure(kind: str, data: str, cache: str) -> dict[str, object]:
+    """Run one measurement in this process and return its figures."""
+    import pandas as pd
+
+    import forensics
+    from forensics import records
+
+    if kind == "naive":
+        return _naive(data)
+    if kind == "parquet":
+        parquet = next(Path(cache).rglob("events.parquet"))
+        start = time.perf_counter()
+        frame = pd.read_parquet(parquet)
+        seconds = time.perf_counter() - start
+        return {"seconds": seconds, "events": len(frame), "frame_bytes": int(frame.memory_usage(deep=True).sum())}
+    if kind == "fastpath":
+        typed = records._FILE_DECODER
+
+        def strict(data: bytes, *, damaged: str = "") -> records.Decoded:
+            trail = typed.decode(data)
+            cols = records.Columns()
+            records._append_structs(cols, trail.Records, 0)
+            return records.Decoded(cols, "loaded", "", len(trail.Records), 0, records.Notes())
+
+        import forensics.reader
+
+        forensics.reader.decode = strict  # the same pipeline, minus every tolerance check
+    options: dict[str, object] = {"workers": 1, "progress": False}
+    if kind == "fast2":
+        options["workers"] = 2
+    if kind in ("cache_fill", "cache_hit"):
+        options["cache"] = cache
+    if kind == "window":
+        options.update(start=WINDOW[0], end=WINDOW[1])
+    start = time.perf_counter()
+    result = forensics.load_cloudtrail(data, **options)
+    seconds = time.perf_counter() - start
+    files = result.report.files
+    return {
+        "seconds": seconds,
+        "events": len(result.events),
+        "frame_bytes": int(result.events.memory_usage(deep=True).sum()),
+        "files_opened": int((files["kind"].eq("log") & ~files["status"].eq("pruned")).sum()),
+        "files_total": len(files),
+        "cache": result.report.cache,
+    }
+
+
+def _naive(data: str) -> dict[str, object]:
+    import gzip
+
+    import pandas as pd
+
+    from forensics.schema import COLUMNS
+
+    start = time.perf_counter()
+    recs: list[dict] = []
+    for path in sorted(Path(data).rglob("*.json.gz")):
+        with gzip.open(path) as handle:
+            recs.extend(json.load(handle)["Records"])
+    frame = pd.json_normalize(recs, sep=".")
+    frame = frame[[c for c in COLUMNS if c in frame.columns]].copy()
+    frame["eventTime"] = pd.to_datetime(frame["eventTime"], utc=True)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "events": len(frame), "frame_bytes": int(frame.memory_usage(deep=True).sum())}
+
+
+# ------------------------------------------------------------------------- parent side
+
+
+def run(kind: str, data: Path, cache: Path, repeat: int) -> dict[str, object]:
+    """Median of ``repeat`` fresh-process runs of one measurement, with the largest peak RSS."""
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", kind, str(data), str(cache)],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    best = dict(runs[0])
+    best["seconds"] = statistics.median(r["seconds"] for r in runs)
+    best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    return best
+
+
+def ensure(data: Path, events: int, days: float, per_file: tuple[int, int]) -> None:
+    from gen_trail import generate
+
+    marker = data / ".complete"
+    if marker.exists():
+        return
+    started = time.perf_counter()
+    counts = generate(data, events, seed=42, days=days, per_file=per_file)
+    marker.write_text(json.dumps(counts))
+    print(f"generated {counts} in {time.perf_counter() - started:.1f} s under {data}", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="CloudTrail loading benchmark (ratios in one run)")
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--naive-repeat", type=int, default=1)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "forensics-bench")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "load.json")
+    parser.add_argument("--scale", type=int, default=0, help="instead: load this many events once, report memory")
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "DATA", "CACHE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        figures = measure(*args.child)
+        figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(figures))
+        return
+
+    if args.scale:
+        data = args.data / f"trail-{args.scale}"
+        ensure(data, args.scale, days=max(1.0, args.scale / 1_000_000), per_file=(200, 2000))
+        row = run("fast2", data, args.data / "cache-scale", 1)
+        print(json.dumps(row, indent=2))
+        return
+
+    trail = args.data / f"trail-{args.events}"
+    month = args.data / "month-100000"
+    ensure(trail, args.events, days=max(1.0, args.events / 1_000_000), per_file=(200, 2000))
+    ensure(month, 100_000, days=30, per_file=(5, 30))
+    cache = args.data / f"cache-{args.events}"
+    if cache.exists():
+        import shutil
+
+        shutil.rmtree(cache)
+
+    rows: dict[str, dict[str, object]] = {}
+    rows["naive"] = run("naive", trail, cache, args.naive_repeat)
+    rows["fast, 2 cores"] = run("fast2", trail, cache, args.repeat)
+    rows["fast, 1 core"] = run("fast1", trail, cache, args.repeat)
+    rows["fast path only, 1 core"] = run("fastpath", trail, cache, args.repeat)
+    run("cache_fill", trail, cache, 1)
+    rows["cache hit"] = run("cache_hit", trail, cache, args.repeat)
+    rows["parquet read"] = run("parquet", trail, cache, args.repeat)
+    rows["30 days, all"] = run("fast1", month, cache, args.repeat)
+    rows["30 days, 2h window"] = run("window", month, cache, args.repeat)
+
+    naive = float(rows["naive"]["seconds"])  # type: ignore[arg-type]
+    for row in rows.values():
+        row["ratio_vs_naive"] = float(row["seconds"]) / naive  # type: ignore[arg-type]
+        row["events_per_s"] = float(row["events"]) / float(row["seconds"])  # type: ignore[arg-type]
+        row["bytes_per_event"] = float(row["frame_bytes"]) / max(1, int(row["events"]))  # type: ignore[arg-type]
+    single = rows["fast, 1 core"]
+    checks = {
+        "cold 2 cores <= 0.06 x naive": rows["fast, 2 cores"]["ratio_vs_naive"],
+        "cold 1 core <= 0.11 x naive": single["ratio_vs_naive"],
+        "peak RSS (1 core) <= 2 x frame bytes": float(single["peak_rss_mb"]) * 2**20 / float(single["frame_bytes"]),
+        "frame bytes per event <= 300": single["bytes_per_event"],
+        "cache hit <= 1.5 x parquet read": float(rows["cache hit"]["seconds"]) / float(rows["parquet read"]["seconds"]),
+        "tolerant / fast path only <= 1.05 (clean data)": float(single["seconds"]) / float(rows["fast path only, 1 core"]["seconds"]),
+        "2h of 30 days: files opened / files in trail": f"{rows['30 days, 2h window']['files_opened']} / {rows['30 days, all']['files_opened']}",
+    }  # fmt: skip
+    result = {
+        "events": args.events,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "date": time.strftime("%Y-%m-%d"),
+        "rows": rows,
+        "checks": checks,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=str))
+    print(table(result))
+
+
+def table(result: dict) -> str:
+    """The results as a Markdown table (the README shows it)."""
+    lines = [
+        f"{result['events']:,} events, {result['machine']['cpus']} cores, Python {result['machine']['python']}, {result['date']}",
+        "",
+        "| approach | s (median) | ratio vs naive | events/s | peak RSS MiB | bytes/event |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in result["rows"].items():
+        lines.append(
+            f"| {name} | {row['seconds']:.3f} | {row['ratio_vs_naive']:.3f} | {row['events_per_s']:,.0f} | "
+            f"{row['peak_rss_mb']:,.0f} | {row['bytes_per_event']:.0f} |"
+        )
+    lines += ["", "| target | measured |", "|---|---|"]
+    for name, value in result["checks"].items():
+        lines.append(f"| {name} | {value:.3f} |" if isinstance(value, float) else f"| {name} | {value} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
