@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from forensics import layout, schema
 from forensics.cache import EventCache, FileStamp
 from forensics.errors import SourceError
-from forensics.loadreport import DUPLICATE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS, LoadReport
+from forensics.loadreport import DUPLICATE_COLUMNS, FILE_COLUMNS, GAP_COLUMNS, ISSUE_COLUMNS, LoadReport
 from forensics.reader import UTC_US, Batch, FileOutcome, FileRef, file_size, read_batch
 from forensics.window import TimeLike, parse_bounds
 
@@ -125,7 +125,7 @@ def load_cloudtrail(
     batches = [fresh] if cached is None or cached.table is None else [Batch(cached.table, cached.outcomes, cached.issues), fresh]
     table = pa.concat_tables([b.table for b in batches])
     if refs:  # new rows: put the table in canonical order (the cache stores it so)
-        table = _canonical(table)
+        table = canonical(table)
     read_outcomes = sorted((o for b in batches for o in b.outcomes), key=lambda o: o.path)
     issues = [row for b in batches for row in b.issues]
     if store and refs:
@@ -133,7 +133,7 @@ def load_cloudtrail(
     cache_note = _cache_note(store, cached, len(refs), len(to_read))
     outcomes = sorted(outcomes + read_outcomes, key=lambda o: o.path)
     paths = [path for path, _ in to_read]
-    return _finish(text, table, paths, outcomes, issues, lo, hi, margin, cache_note)
+    return assemble(text, table, paths, outcomes, issues, lo, hi, margin, cache=cache_note)
 
 
 # ------------------------------------------------------------------------------ planning
@@ -239,7 +239,7 @@ def _chunks(refs: list[FileRef], count: int) -> list[list[FileRef]]:
 # ------------------------------------------------------------------------------ assembly
 
 
-def _finish(
+def assemble(
     source: str,
     table: pa.Table,
     paths: list[str],
@@ -248,8 +248,34 @@ def _finish(
     lo: pd.Timestamp | None,
     hi: pd.Timestamp | None,
     margin: pd.Timedelta,
-    cache_note: str,
+    *,
+    cache: str = "off",
+    gaps: list[dict[str, str]] | None = None,
 ) -> LoadResult:
+    """Turn a canonical table (see :func:`canonical`) into the events frame and its report.
+
+    Every source ends here, so every source gives the same schema and the same report.
+
+    Parameters
+    ----------
+    source
+        The source as the user gave it.
+    table
+        Prepared rows (:mod:`forensics.reader`) in canonical order; ``_file`` indexes ``paths``.
+    paths
+        Locations of the files or objects that were read.
+    outcomes
+        One per file or object seen (read, pruned, skipped, ignored).
+    issue_rows
+        Record issues (load report ``issues`` rows).
+    lo, hi, margin
+        The window and the delivery margin used to prune.
+    cache
+        How a cache served the load.
+    gaps
+        Locations that could not be read at all (``location``, ``reason``), e.g. an
+        AccessDenied region.
+    """
     rejected = sum(o.rejected for o in outcomes)
     records_read = sum(o.records for o in outcomes) + rejected
     if lo is not None or hi is not None:
@@ -270,7 +296,8 @@ def _finish(
         duplicates_dropped=int(duplicates["copies"].sum()) - len(duplicates),
         outside_window=outside,
         events=len(events),
-        cache=cache_note,
+        cache=cache,
+        gaps=pd.DataFrame(gaps or [], columns=list(GAP_COLUMNS)),
     )
     return LoadResult(schema.validate(events), report)
 
@@ -285,7 +312,7 @@ def _in_window(times: pa.ChunkedArray, lo: pd.Timestamp | None, hi: pd.Timestamp
     return pc.or_(pc.fill_null(inside, False), pc.is_null(times))
 
 
-def _canonical(table: pa.Table) -> pa.Table:
+def canonical(table: pa.Table) -> pa.Table:
     """Rows sorted by time, eventID, file and position; dictionaries sorted and unified."""
     keys = [(name, "ascending", "at_end") for name in ("eventTime", "eventID", "_file", "record_index")]
     return _sort_dictionaries(table.take(pc.sort_indices(table, sort_keys=keys))).combine_chunks()

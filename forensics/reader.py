@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -80,23 +81,37 @@ class Batch:
 
 
 def read_batch(files: list[FileRef]) -> Batch:
-    """Read, decode and prepare ``files``; never raises for a bad file (it is reported)."""
+    """Read, decode and prepare local ``files``; never raises for a bad file (it is reported)."""
+    return _batch((ref.number, ref.path, read_file(ref.path, ref.rel)) for ref in files)
+
+
+def decode_blobs(blobs: list[tuple[int, str, bytes]]) -> Batch:
+    """Decode and prepare objects already in memory: (number, location, bytes) each.
+
+    For sources that fetch bytes themselves (S3, acquisition). The location (an S3 URI)
+    is what the report and the ``source_file`` column show; its name decides whether a
+    ``.gz`` suffix was expected.
+    """
+    return _batch((number, location, decode_blob(data, location)) for number, location, data in blobs)
+
+
+def _batch(items: Iterable[tuple[int, str, tuple[Decoded, int | None, str | None]]]) -> Batch:
     chunks: list[pa.Table] = []
     pending = Columns()
     pending_files: list[int] = []
     outcomes: list[FileOutcome] = []
     issues: list[dict[str, object]] = []
-    for ref in files:
-        decoded, size, digest = read_file(ref.path, ref.rel)
-        outcomes.append(_outcome(ref.path, decoded, size, digest))
-        issues.extend(decoded.notes.rows(ref.path))
+    paths: dict[int, str] = {}
+    for number, location, (decoded, size, digest) in items:
+        paths[number] = location
+        outcomes.append(_outcome(location, decoded, size, digest))
+        issues.extend(decoded.notes.rows(location))
         pending.extend(decoded.columns)
-        pending_files.extend([ref.number] * len(decoded.columns))
+        pending_files.extend([number] * len(decoded.columns))
         if len(pending) >= CHUNK_ROWS:
             chunks.append(_to_arrow(pending, pending_files))
             pending, pending_files = Columns(), []
     chunks.append(_to_arrow(pending, pending_files))
-    paths = {ref.number: ref.path for ref in files}
     table, time_issues = prepare(pa.concat_tables(chunks), paths)
     return Batch(table, outcomes, issues + time_issues)
 
@@ -108,11 +123,16 @@ def read_file(path: str, rel: str) -> tuple[Decoded, int | None, str | None]:
             data = handle.read()
     except OSError as exc:
         return Decoded(Columns(), "failed", f"cannot read: {exc.strerror or exc}", 0, 0, Notes()), None, None
+    return decode_blob(data, rel)
+
+
+def decode_blob(data: bytes, name: str) -> tuple[Decoded, int, str]:
+    """Decode the bytes of one file or object. Returns the decoded content, its size and its SHA-256."""
     digest = hashlib.sha256(data).hexdigest()
     if not data:
         return Decoded(Columns(), "failed", "empty file (0 bytes)", 0, 0, Notes()), 0, digest
     notes = Notes()
-    inflated, damaged = inflate(data, rel, notes)
+    inflated, damaged = inflate(data, name, notes)
     if inflated is None:
         return Decoded(Columns(), "failed", damaged, 0, 0, notes), len(data), digest
     decoded = decode(inflated, damaged=damaged)
