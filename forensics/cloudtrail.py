@@ -332,7 +332,7 @@ def _sort_dictionaries(table: pa.Table) -> pa.Table:
             pa.DictionaryArray.from_arrays(rank.take(chunk.indices), dictionary.take(order))
             for chunk in column.chunks
         ]
-        table = table.set_column(index, field.name, pa.chunked_array(chunks, type=pa.dictionary(pa.int32(), dictionary.type)))
+        table = table.set_column(index, field.name, pa.chunked_array(chunks, type=field.type))
     return table
 
 

@@ -39,6 +39,21 @@ _ACTOR_SOURCES = ("userIdentity.arn", "userIdentity.invokedBy", "userIdentity.pr
 _CATEGORIES = frozenset(c.name for c in schema.EVENT_COLUMNS if c.dtype == schema.CATEGORY)
 
 
+def _arrow_type(dtype: str) -> pa.DataType:
+    if dtype == schema.CATEGORY:
+        return pa.dictionary(pa.int32(), pa.string())
+    if dtype == schema.TEXT:
+        return pa.large_string()
+    return {schema.BOOLEAN: pa.bool_(), schema.TIME: UTC_US, schema.INT32: pa.int32()}[dtype]
+
+
+#: Arrow schema of a prepared table (what the cache stores): the record columns, then ``_file`` and ``actor``.
+TABLE_SCHEMA = pa.schema(
+    [(name, _arrow_type(schema.DTYPES[name])) for name in RECORD_COLUMNS]
+    + [("_file", pa.int32()), ("actor", pa.dictionary(pa.int32(), pa.string()))]
+)
+
+
 @dataclass(frozen=True)
 class FileRef:
     """A file to read: its number in the load, its path, and its name relative to the source."""
@@ -211,9 +226,9 @@ def prepare(table: pa.Table, paths: dict[int, str]) -> tuple[pa.Table, list[dict
     columns: dict[str, pa.ChunkedArray] = {}
     for name in table.column_names:
         column = times if name == "eventTime" else table[name]
-        columns[name] = column.dictionary_encode() if name in _CATEGORIES else column
+        columns[name] = column.cast(pa.string()).dictionary_encode() if name in _CATEGORIES else column
     columns["actor"] = actor.dictionary_encode()
-    return pa.table(columns), issues
+    return pa.table(columns).cast(TABLE_SCHEMA), issues
 
 
 def parse_times(raw: pa.ChunkedArray) -> tuple[pa.ChunkedArray, dict[str, np.ndarray]]:

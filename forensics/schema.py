@@ -11,8 +11,11 @@ Dtypes
 ------
 * ``eventTime``: ``datetime64[us, UTC]``; a record whose time cannot be parsed keeps
   ``NaT`` and is flagged in the load report.
-* low-cardinality strings (event names, regions, ARNs, user agents, ...): ``category``.
-* high-cardinality strings (IDs, JSON text): pandas' Arrow-backed ``str``.
+* low-cardinality or mostly empty strings (event names, regions, ARNs, user agents,
+  ``sharedEventID``, ``additionalEventData``, ``serviceEventDetails``, ``addendum``):
+  ``category`` (values are still the verbatim text; a missing value costs one byte).
+* high-cardinality strings (``eventID``, ``requestID``, ``requestParameters``,
+  ``responseElements``, ``resources``): pandas' Arrow-backed ``str``.
 * ``readOnly``, ``managementEvent``: nullable ``boolean``.
 * provenance: ``source_file`` (category), ``record_index`` (int32: position of the record
   in its file), ``copies`` (int32: how many records with this ``eventID`` were read; the
@@ -30,7 +33,7 @@ import pandas as pd
 from forensics.errors import SchemaError
 
 #: Version of the schema; caches are keyed by it, so bump it when columns or dtypes change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 CATEGORY = "category"
 TEXT = "str"
@@ -75,7 +78,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("recipientAccountId", CATEGORY, "Account that received the event"),
     Column("eventID", TEXT, "Unique ID of the record (duplicates are merged on it)"),
     Column("requestID", TEXT, "ID of the request"),
-    Column("sharedEventID", TEXT, "Links the per-account copies of one cross-account action"),
+    Column("sharedEventID", CATEGORY, "Links the per-account copies of one cross-account action"),
     Column("vpcEndpointId", CATEGORY, "VPC endpoint the call came through"),
     Column("userIdentity.type", CATEGORY, "IAMUser, AssumedRole, Root, AWSService, ..."),
     Column("userIdentity.arn", CATEGORY, "ARN of the principal (session ARN for roles)"),
@@ -90,9 +93,9 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("requestParameters", TEXT, "Request parameters, verbatim JSON text"),
     Column("responseElements", TEXT, "Response elements, verbatim JSON text"),
     Column("resources", TEXT, "Resources list, verbatim JSON text"),
-    Column("additionalEventData", TEXT, "Additional event data, verbatim JSON text"),
-    Column("serviceEventDetails", TEXT, "Service event details, verbatim JSON text"),
-    Column("addendum", TEXT, "Addendum of late or corrected events, verbatim JSON text"),
+    Column("additionalEventData", CATEGORY, "Additional event data, verbatim JSON text"),
+    Column("serviceEventDetails", CATEGORY, "Service event details, verbatim JSON text"),
+    Column("addendum", CATEGORY, "Addendum of late or corrected events, verbatim JSON text"),
     Column("actor", CATEGORY, "Best identity of the caller: ARN, else invokedBy, else principalId, else accountId"),
     Column("source_file", CATEGORY, "File or object the record was read from"),
     Column("record_index", INT32, "Position of the record in its file"),

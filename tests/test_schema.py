@@ -29,7 +29,7 @@ def test_issue_columns_are_present():
     assert set(required) <= set(schema.COLUMNS)
     assert schema.DTYPES["eventTime"] == "datetime64[us, UTC]"
     assert schema.DTYPES["readOnly"] == "boolean"
-    assert all(schema.DTYPES[c] == "str" for c in schema.JSON_COLUMNS)
+    assert all(schema.DTYPES[c] in ("str", "category") for c in schema.JSON_COLUMNS)
 
 
 def test_validate_names_missing_columns():
