@@ -15,15 +15,32 @@ from forensics.errors import (
     SourceError,
     WindowError,
 )
+from forensics import detect
+from forensics.alarms import load_alarm_history, load_alarms
 from forensics.cloudtrail import LoadResult, load_cloudtrail
+from forensics.detect import Detections
+from forensics.integrity import TrailValidation, file_status, validate_trail
 from forensics.loadreport import LoadReport
+from forensics.metrics import MetricsWarning, discover_metrics, load_metric_data
 from forensics.schema import COLUMNS, EVENT_COLUMNS, SCHEMA_VERSION
+from forensics.timeline import change_points, probable_causes
+from forensics.timelineplot import alarm_panels
 from forensics.window import Incident, parse_time
 
 __version__ = "0.1.0"
 
+def __getattr__(name: str) -> object:
+    """Import the report runner lazily: papermill and nbconvert take seconds to import."""
+    if name in ("run_report", "ReportResult"):
+        from forensics import report
+
+        return getattr(report, name)
+    raise AttributeError(f"module 'forensics' has no attribute {name!r}")
+
+
 __all__ = [
     "COLUMNS",
+    "Detections",
     "EVENT_COLUMNS",
     "SCHEMA_VERSION",
     "ForensicsError",
@@ -31,12 +48,26 @@ __all__ = [
     "IntegrityError",
     "LoadReport",
     "LoadResult",
+    "MetricsWarning",
     "MetricsError",
     "ParameterError",
     "ReportError",
+    "ReportResult",
     "SchemaError",
     "SourceError",
+    "TrailValidation",
     "WindowError",
+    "alarm_panels",
+    "change_points",
+    "detect",
+    "discover_metrics",
+    "file_status",
+    "load_alarm_history",
+    "load_alarms",
     "load_cloudtrail",
+    "load_metric_data",
     "parse_time",
+    "probable_causes",
+    "run_report",
+    "validate_trail",
 ]

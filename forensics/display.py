@@ -24,9 +24,12 @@ import numbers
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Default number of characters of one value shown in a table cell.
 DEFAULT_LIMIT = 120
@@ -110,21 +113,35 @@ def _safe_cell(value: object, limit: int | None) -> object:
     return safe_text(value, limit)
 
 
+def _plain_dtype(dtype: object) -> bool:
+    """Whether a column's values cannot hold text (numbers, booleans, times)."""
+    types = pd.api.types
+    if isinstance(dtype, pd.CategoricalDtype):
+        return False
+    return bool(
+        types.is_numeric_dtype(dtype)
+        or types.is_bool_dtype(dtype)
+        or types.is_datetime64_any_dtype(dtype)
+        or types.is_timedelta64_dtype(dtype)
+    )
+
+
 def safe_frame(frame: pd.DataFrame, max_colwidth: int | None = DEFAULT_LIMIT) -> pd.DataFrame:
     """Copy of ``frame`` with every string cell, index label and column name made safe.
 
     Numbers, booleans, times and missing values are kept as they are; every other cell
     (strings, categories, lists, dicts) becomes :func:`safe_text` of it.
     """
+
+    def cell(value: object) -> object:
+        return _safe_cell(value, max_colwidth)
+
     out = frame.copy()
-    for position, column in enumerate(out.columns):
+    for position in range(out.shape[1]):
         series = out.iloc[:, position]
-        if isinstance(series.dtype, pd.CategoricalDtype) or series.dtype == object or isinstance(
-            series.dtype, pd.StringDtype
-        ):
-            out.isetitem(position, series.astype(object).map(lambda v: _safe_cell(v, max_colwidth)))
-    label = lambda v: _safe_cell(v, max_colwidth)  # noqa: E731
-    out = out.rename(index=label, columns=label)
+        if not _plain_dtype(series.dtype):
+            out.isetitem(position, series.astype(object).map(cell))
+    out = out.rename(index=cell, columns=cell)
     out.index.names = [None if n is None else safe_text(n, max_colwidth) for n in out.index.names]
     out.columns.names = [None if n is None else safe_text(n, max_colwidth) for n in out.columns.names]
     return out
@@ -153,27 +170,27 @@ class Table:
 
     @property
     def note(self) -> str:
-        """The caption plus how many rows are shown."""
+        """The caption, plus the row count when rows were left out or there are none."""
         shown = len(self.frame)
         if self.total_rows == 0:
             rows = "no rows"
         elif shown < self.total_rows:
             rows = f"showing {shown:,} of {self.total_rows:,} rows"
         else:
-            rows = f"{self.total_rows:,} rows" if self.total_rows != 1 else "1 row"
-        return f"{self.caption} ({rows})" if self.caption else rows
+            rows = ""
+        return f"{self.caption} ({rows})" if self.caption and rows else self.caption or rows
 
     def _repr_html_(self) -> str:
-        note = f'<p class="forensics-note">{html.escape(self.note)}</p>'
+        note = f'<p class="forensics-note">{html.escape(self.note)}</p>' if self.note else ""
         if self.frame.empty:
             return note
-        table = self.frame.to_html(escape=True, index=self.index, na_rep="", border=0, render_links=False)
-        return table + note
+        return self.frame.to_html(escape=True, index=self.index, na_rep="", border=0, render_links=False) + note
 
     def __repr__(self) -> str:
         if self.frame.empty:
             return self.note
-        return f"{self.frame.to_string(index=self.index, na_rep='')}\n{self.note}"
+        text = self.frame.to_string(index=self.index, na_rep="")
+        return f"{text}\n{self.note}" if self.note else text
 
 
 def show_table(
@@ -249,10 +266,12 @@ def show_fields(fields: Mapping[str, object], max_colwidth: int | None = 300) ->
     return Table(safe_frame(frame, max_colwidth), len(frame), index=False)
 
 
-def _figure_png(figure: Figure) -> bytes:
+def _figure_png(figure: Figure) -> tuple[bytes, dict[str, str]]:
+    """PNG of a figure, with its axes titles as alternative text (``metadata["alt"]``)."""
     from IPython.core.pylabtools import print_figure
 
-    return print_figure(figure, "png", bbox_inches="tight")
+    titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    return print_figure(figure, "png", bbox_inches="tight"), {"alt": "; ".join(titles) or "figure"}
 
 
 def setup() -> None:
@@ -273,4 +292,6 @@ def setup() -> None:
         return
     shell = get_ipython()
     if shell is not None:
+        from matplotlib.figure import Figure
+
         shell.display_formatter.formatters["image/png"].for_type(Figure, _figure_png)

@@ -32,7 +32,7 @@ FAILED_LABEL = "failed calls (errorCode set)"
 WINDOW_LABEL = "incident window"
 NO_EVENTS = "no events"
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 def choose_freq(span: pd.Timedelta, max_bins: int = 120) -> str:
