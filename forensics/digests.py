@@ -45,6 +45,11 @@ SIGNATURE_ALGORITHM = "SHA256withRSA"
 HASH_ALGORITHM = "SHA-256"
 #: Public keys shorter than this are refused as weak (CloudTrail's keys have 2048 bits).
 MIN_KEY_BITS = 2048
+#: Objects inflating beyond this are refused (the loader's limit too; real log objects are
+#: at most 50 MB compressed).
+MAX_INFLATED_BYTES = 1 << 30
+#: Bytes inflated per step when hashing a gzip object.
+_CHUNK = 1 << 22
 
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
 _BASE = r"^(?P<prefix>(?:.*/)?)AWSLogs/(?:(?P<org>o-[a-z0-9]{10,32})/)?(?P<account>\d{12})/"
@@ -176,43 +181,59 @@ class Inflated:
 
     Attributes
     ----------
+    sha256
+        Lowercase hex SHA-256 of the inflated first member (of what could be inflated).
+    size
+        Number of inflated bytes hashed.
     data
-        The inflated bytes of the first gzip member (possibly cut short).
+        The inflated bytes when they were asked for (``keep=True``), else ``b""``.
     problem
         ``None`` when the object is exactly one complete gzip member; otherwise why not:
-        not gzip, truncated, or data after the first member (see ``trailing``).
+        not gzip, truncated, too large, or data after the first member (``trailing``).
     trailing
         Number of bytes after the end of the first member (``0`` when none).
     """
 
-    data: bytes
-    problem: str | None
+    sha256: str
+    size: int
+    data: bytes = field(default=b"", repr=False)
+    problem: str | None = None
     trailing: int = 0
 
-    @property
-    def sha256(self) -> str:
-        """Lowercase hex SHA-256 of :attr:`data`."""
-        return hashlib.sha256(self.data).hexdigest()
 
-
-def inflate(blob: bytes) -> Inflated:
-    """Inflate the first gzip member of ``blob`` and say whether anything follows it.
+def inflate(blob: bytes, keep: bool = True, limit: int = MAX_INFLATED_BYTES) -> Inflated:
+    """Hash (and with ``keep``, return) the first gzip member of ``blob``, streaming.
 
     CloudTrail's hashes cover the inflated first member. Data after it (a second member
     with forged records, say) would pass the hash check while some readers still load
-    it, so it is reported, as the AWS CLI does since 2026.
+    it, so it is reported, as the AWS CLI does since 2026. Objects that inflate beyond
+    ``limit`` (the loader's own limit; a gzip bomb) are refused.
     """
     inflater = isal_zlib.decompressobj(31)
+    digest = hashlib.sha256()
+    kept: list[bytes] = []
+    size, pending = 0, blob
     try:
-        data = inflater.decompress(blob)
+        while not inflater.eof and size <= limit:
+            chunk = inflater.decompress(pending, _CHUNK)
+            pending = inflater.unconsumed_tail
+            if not chunk and not pending:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+            if keep:
+                kept.append(chunk)
     except isal_zlib.error:
-        return Inflated(b"", "not a gzip file")
+        return Inflated(digest.hexdigest(), size, problem="not a valid gzip stream")
+    data = b"".join(kept)
+    if size > limit:
+        return Inflated(digest.hexdigest(), size, problem=f"inflates to more than {limit >> 20} MiB (refused)")
     if not inflater.eof:
-        return Inflated(data, "truncated gzip (the stream ends before its end marker)")
+        return Inflated(digest.hexdigest(), size, data, "truncated gzip (the stream ends before its end marker)")
     trailing = len(inflater.unused_data)
     if trailing:
-        return Inflated(data, f"{trailing} bytes of data after the first gzip member", trailing)
-    return Inflated(data, None)
+        return Inflated(digest.hexdigest(), size, data, f"{trailing} bytes of data after the first gzip member", trailing)
+    return Inflated(digest.hexdigest(), size, data)
 
 
 @dataclass(frozen=True)
