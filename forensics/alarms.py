@@ -16,7 +16,7 @@ import json
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -27,7 +27,7 @@ from botocore.client import BaseClient
 
 from forensics.errors import ParameterError, SourceError
 from forensics.metrics import MetricsWarning, dimensions_text, read_json
-from forensics.window import Incident
+from forensics.window import Incident, TimeLike, parse_time
 
 #: Columns of the alarms frame, in order.
 ALARM_COLUMNS: tuple[str, ...] = (
@@ -66,6 +66,9 @@ HISTORY_COLUMNS: tuple[str, ...] = (
     "issue",
 )
 
+#: How long CloudWatch keeps alarm history.
+HISTORY_KEPT = pd.Timedelta(days=30)
+
 _SUMMARY = re.compile(r"from (\w+) to (\w+)")
 
 
@@ -92,7 +95,8 @@ def load_alarms(source: BaseClient | str | PathLike[str]) -> pd.DataFrame:
         :func:`forensics.metrics.dimensions_text`; ``actions`` joins the alarm actions with
         spaces.
     """
-    pages = _pages(source, "describe_alarms", "MetricAlarms", {"AlarmTypes": ["MetricAlarm", "CompositeAlarm"]})
+    request = {"AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+    pages = _pages(source, "describe_alarms", ("MetricAlarms", "CompositeAlarms"), request)
     rows = [_metric_alarm(a) for page in pages for a in page.get("MetricAlarms", [])]
     rows += [_composite_alarm(a) for page in pages for a in page.get("CompositeAlarms", [])]
     frame = pd.DataFrame(rows, columns=list(ALARM_COLUMNS))
@@ -204,7 +208,10 @@ class HistoryReport:
     outside_window
         State changes dropped because they lie outside the incident's padded window.
     issues
-        Items kept whose ``HistoryData`` was broken.
+        Items kept whose ``HistoryData`` or ``Timestamp`` could not be read.
+    gone_before
+        Asked of the API for a window reaching further back than CloudWatch keeps history
+        (:data:`HISTORY_KEPT`): changes before this time are gone, not absent.
     """
 
     source: str
@@ -213,11 +220,12 @@ class HistoryReport:
     other_types: tuple[tuple[str, int], ...] = ()
     outside_window: int = 0
     issues: tuple[HistoryIssue, ...] = ()
+    gone_before: pd.Timestamp | None = None
 
     @property
     def ok(self) -> bool:
-        """True when every state change's ``HistoryData`` was read."""
-        return not self.issues
+        """True when every state change was read completely and none is gone."""
+        return not self.issues and self.gone_before is None
 
 
 def history_report(frame: pd.DataFrame) -> HistoryReport:
@@ -228,7 +236,9 @@ def history_report(frame: pd.DataFrame) -> HistoryReport:
     return report
 
 
-def load_alarm_history(source: BaseClient | str | PathLike[str], *, incident: Incident | None = None) -> pd.DataFrame:
+def load_alarm_history(
+    source: BaseClient | str | PathLike[str], *, incident: Incident | None = None, now: TimeLike | None = None
+) -> pd.DataFrame:
     """Load the state changes of CloudWatch alarms.
 
     Parameters
@@ -238,8 +248,12 @@ def load_alarm_history(source: BaseClient | str | PathLike[str], *, incident: In
         composite alarms, every page, within the incident's padded window) or the path of
         ``aws cloudwatch describe-alarm-history`` output (one response or a list of pages).
     incident
-        The window. With a client it bounds the request (CloudWatch keeps 30 days of
-        history); offline it trims the rows (the trimmed count is in the report).
+        The window. With a client it bounds the request; offline it trims the rows (the
+        trimmed count is in the report).
+    now
+        The present (default: the clock), to tell whether the window reaches back past the
+        30 days of history CloudWatch keeps; if it does, the report says from when
+        changes are gone and a :class:`~forensics.metrics.MetricsWarning` is issued.
 
     Returns
     -------
@@ -248,14 +262,20 @@ def load_alarm_history(source: BaseClient | str | PathLike[str], *, incident: In
         ``old_state`` and ``new_state`` (``OK``, ``ALARM``, ``INSUFFICIENT_DATA``),
         ``reason`` (the new state's reason), ``summary``, ``reason_data`` (the new state's
         ``stateReasonData`` as JSON text, with the datapoints that were evaluated) and
-        ``issue`` (why ``HistoryData`` could not be read, else missing). Sorted by time.
+        ``issue`` (why ``HistoryData`` or ``Timestamp`` could not be read, else missing).
+        Sorted by time; a change whose time cannot be read has ``NaT``, sorts last and is
+        kept whatever the window.
         ``attrs["report"]`` holds a :class:`HistoryReport`.
     """
     request: dict[str, Any] = {"HistoryItemType": "StateUpdate", "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
     if incident is not None:
         request.update(StartDate=incident.padded_start.to_pydatetime(), EndDate=incident.padded_end.to_pydatetime())
     request["ScanBy"] = "TimestampAscending"
-    pages = _pages(source, "describe_alarm_history", "AlarmHistoryItems", request)
+    gone_before = None
+    if incident is not None and isinstance(source, BaseClient):
+        kept_from = (pd.Timestamp.now(tz="UTC") if now is None else parse_time(now, "now")) - HISTORY_KEPT
+        gone_before = kept_from if incident.padded_start < kept_from else None
+    pages = _pages(source, "describe_alarm_history", ("AlarmHistoryItems",), request)
     items = [item for page in pages for item in page.get("AlarmHistoryItems", [])]
     rows: list[dict[str, Any]] = []
     issues: list[HistoryIssue] = []
@@ -274,7 +294,8 @@ def load_alarm_history(source: BaseClient | str | PathLike[str], *, incident: In
     frame = frame.astype({c: "str" for c in HISTORY_COLUMNS if c != "time"})
     outside = 0
     if incident is not None:
-        keep = incident.contains(frame["time"], padded=True)
+        # a change that cannot be placed in time is kept, never counted as outside the window
+        keep = incident.contains(frame["time"], padded=True) | frame["time"].isna()
         outside = int((~keep).sum())
         frame = frame[keep]
     frame = frame.sort_values(["time", "alarm_name"], kind="stable", ignore_index=True)
@@ -285,13 +306,21 @@ def load_alarm_history(source: BaseClient | str | PathLike[str], *, incident: In
         other_types=tuple(sorted(others.items())),
         outside_window=outside,
         issues=tuple(issues),
+        gone_before=gone_before,
     )
     frame.attrs["report"] = report
+    if gone_before is not None:
+        warnings.warn(
+            f"CloudWatch keeps alarm history for {HISTORY_KEPT.days} days: state changes before "
+            f"{gone_before:%Y-%m-%d %H:%M} UTC are gone, so their absence says nothing",
+            MetricsWarning,
+            stacklevel=2,
+        )
     if issues:
         warnings.warn(
-            f"{len(issues)} alarm history item(s) from {report.source} have unreadable HistoryData "
+            f"{len(issues)} alarm history item(s) from {report.source} could not be read fully "
             f"(first: {issues[0].alarm_name} at {issues[0].time}: {issues[0].problem}); "
-            "they are kept with states taken from the summary",
+            "they are kept, with their states taken from the summary where needed (see the issue column)",
             MetricsWarning,
             stacklevel=2,
         )
@@ -321,7 +350,9 @@ def _state_change(item: Mapping[str, Any]) -> dict[str, Any]:
         row["issue"] = f"HistoryData lacks {exc}"
     except (TypeError, ValueError) as exc:
         row["issue"] = f"HistoryData is not a JSON object ({exc})"
-    if row["issue"] is not None:
+    if pd.isna(pd.to_datetime(row["time"], utc=True, format="ISO8601", errors="coerce")):
+        row["issue"] = "; ".join(filter(None, [row["issue"], f"Timestamp {row['time']!r} is not a time"]))
+    if row["issue"] is not None and row["new_state"] is None:
         found = _SUMMARY.search(summary) if isinstance(summary, str) else None
         if found:
             row.update(old_state=found.group(1), new_state=found.group(2))
@@ -332,26 +363,28 @@ def _state_change(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _pages(
-    source: BaseClient | str | PathLike[str], operation: str, key: str, request: Mapping[str, Any]
+    source: BaseClient | str | PathLike[str], operation: str, keys: tuple[str, ...], request: Mapping[str, Any]
 ) -> list[Mapping[str, Any]]:
-    """Every response page, from a client's paginator or from a saved JSON file."""
-    if isinstance(source, (str, PathLike)):
-        document = read_json(Path(source))
-        pages = document if isinstance(document, list) else [document]
-        if not all(isinstance(p, dict) and isinstance(p.get(key, []), list) for p in pages):
-            raise SourceError(f"not {operation.replace('_', '-')} output ({key} is not a list)", str(source))
-        if not any(key in p for p in pages) and not (key == "MetricAlarms" and any("CompositeAlarms" in p for p in pages)):
-            raise SourceError(f"not {operation.replace('_', '-')} output (no {key})", str(source))
-        return pages
+    """Every response page, from a client's paginator or from a saved JSON file holding ``keys``."""
     if isinstance(source, BaseClient):
         return list(source.get_paginator(operation).paginate(**request))
-    raise ParameterError(f"source must be a boto3 CloudWatch client or a JSON path, not {type(source).__name__}")
+    if not isinstance(source, (str, PathLike)):
+        raise ParameterError(f"source must be a boto3 CloudWatch client or a JSON path, not {type(source).__name__}")
+    document = read_json(Path(source))
+    pages = document if isinstance(document, list) else [document]
+    command = operation.replace("_", "-")
+    if not all(isinstance(p, dict) and all(isinstance(p.get(k, []), list) for k in keys) for p in pages):
+        raise SourceError(f"not {command} output ({' or '.join(keys)} is not a list)", str(source))
+    if not any(k in p for p in pages for k in keys):
+        raise SourceError(f"not {command} output (no {' or '.join(keys)})", str(source))
+    return pages
 
 
 def _source_name(source: object, operation: str) -> str:
     return str(source) if isinstance(source, (str, PathLike)) else operation
 
 
-def _utc(values: Iterable[Any]) -> pd.Series:
-    series = pd.Series(list(values), dtype=object)
-    return pd.to_datetime(series, utc=True, format="ISO8601").astype("datetime64[us, UTC]")
+def _utc(values: pd.Series) -> pd.Series:
+    """Times as UTC; an unreadable one becomes ``NaT``."""
+    series = pd.Series(list(values), index=values.index, dtype=object)
+    return pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce").astype("datetime64[us, UTC]")

@@ -27,7 +27,7 @@ import json
 import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ import pandas as pd
 from botocore.client import BaseClient
 
 from forensics.errors import MetricsError, ParameterError, SourceError
+from forensics.resources import SERVICE, extract_resources
 from forensics.window import Incident, TimeLike, parse_time
 
 #: A ``MetricDataQuery`` as boto3 and the AWS CLI take it.
@@ -97,8 +98,8 @@ class QueryWindow:
     Attributes
     ----------
     start, end
-        The incident's padded window widened to whole periods (``start`` floored, ``end``
-        ceiled, counted from the Unix epoch, so one-hour periods start on the hour).
+        The incident's padded window widened to whole periods (see :func:`align_window`;
+        counted from the Unix epoch, so one-hour periods start on the hour).
     period
         The finest period CloudWatch keeps for data as old as ``start``, or the coarser
         one asked for.
@@ -144,10 +145,20 @@ def choose_period(start: TimeLike, now: TimeLike | None = None) -> int:
 
 
 def align_window(start: TimeLike, end: TimeLike, align: int) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Widen ``start``..``end`` to whole multiples of ``align`` seconds since the epoch."""
+    """Widen ``start``..``end`` (inclusive) to whole periods of ``align`` seconds since the epoch.
+
+    The result is the start of the period holding ``start`` and the end of the period
+    holding ``end``: GetMetricData's ``EndTime`` is exclusive, so the datapoint stamped
+    ``end`` is still returned.
+
+    Examples
+    --------
+    >>> align_window("2024-03-14T02:07:30Z", "2024-03-14T02:10:00Z", 300)
+    (Timestamp('2024-03-14 02:05:00+0000', tz='UTC'), Timestamp('2024-03-14 02:15:00+0000', tz='UTC'))
+    """
     lo, hi = parse_time(start, "start"), parse_time(end, "end")
     step = pd.Timedelta(seconds=align)
-    return lo.floor(step), hi.ceil(step)
+    return lo.floor(step), hi.floor(step) + step
 
 
 def query_window(incident: Incident, *, now: TimeLike | None = None, period: int | None = None) -> QueryWindow:
@@ -382,7 +393,7 @@ def _load_live(
     window = query_window(incident, now=now, period=period)
     prepared = [_with_period(q, window.period) for q in queries]
     align = math.lcm(window.period, *(q["MetricStat"]["Period"] for q in prepared if "MetricStat" in q))
-    start, end = align_window(window.start, window.end, align)
+    start, end = align_window(incident.padded_start, incident.padded_end, align)
     series: dict[str, _Series] = {q["Id"]: _Series() for q in prepared}
     messages: list[str] = []
     calls = 0
@@ -412,7 +423,9 @@ def _load_live(
     return _frame(prepared, series, messages, report, None)
 
 
-def _load_offline(path: Path, queries: Sequence[Query] | str | PathLike[str] | None, incident: Incident | None) -> pd.DataFrame:
+def _load_offline(
+    path: Path, queries: Sequence[Query] | str | PathLike[str] | None, incident: Incident | None
+) -> pd.DataFrame:
     if queries is None:
         raise ParameterError(
             f"{path}: offline metric data needs the MetricDataQueries JSON that was sent, "
@@ -443,7 +456,9 @@ def _add_page(page: Mapping[str, Any], series: dict[str, _Series], messages: lis
         acc.status = result.get("StatusCode", "Complete")
         acc.timestamps.extend(result.get("Timestamps", []))
         acc.values.extend(result.get("Values", []))
-        acc.messages.extend(_message_text(m) for m in result.get("Messages", []) if _message_text(m) not in acc.messages)
+        for message in map(_message_text, result.get("Messages", [])):
+            if message not in acc.messages:
+                acc.messages.append(message)
     messages.extend(_message_text(m) for m in page.get("Messages", []))
 
 
@@ -466,13 +481,16 @@ def _frame(
         namespace, metric, dims, stat, qperiod = _describe(query)
         label = acc.label or query.get("Label") or query["Id"]
         if len(acc.timestamps) != len(acc.values):
-            raise MetricsError(f"query {query['Id']}: {len(acc.timestamps)} timestamps but {len(acc.values)} values")
-        part = pd.DataFrame(
-            {
-                "timestamp": pd.to_datetime(pd.Series(acc.timestamps, dtype=object), utc=True).astype("datetime64[us, UTC]"),
-                "value": pd.Series(acc.values, dtype="float64"),
-            }
-        ).drop_duplicates("timestamp", keep="last")
+            raise MetricsError(
+                f"{report.source}: query {query['Id']} has {len(acc.timestamps)} timestamps "
+                f"but {len(acc.values)} values"
+            )
+        times = pd.to_datetime(pd.Series(acc.timestamps, dtype=object), utc=True, format="ISO8601", errors="coerce")
+        if times.isna().any():
+            bad = acc.timestamps[int(times.isna().to_numpy().argmax())]
+            raise MetricsError(f"{report.source}: query {query['Id']} has a timestamp that is not a time: {bad!r}")
+        values = pd.Series(acc.values, dtype="float64")
+        part = pd.DataFrame({"timestamp": times.astype("datetime64[us, UTC]"), "value": values})
         if incident is not None:
             keep = incident.contains(part["timestamp"], padded=True)
             outside += int((~keep).sum())
@@ -498,10 +516,7 @@ def _frame(
             "status": "str",
         }
     )
-    frame.attrs["report"] = MetricReport(
-        report.source, report.start, report.end, report.period,
-        tuple(statuses), tuple(messages), report.calls, outside,
-    )
+    frame.attrs["report"] = replace(report, queries=tuple(statuses), messages=tuple(messages), outside_window=outside)
     return frame
 
 
@@ -620,31 +635,21 @@ RESOURCE_DIMENSIONS: tuple[ResourceDimension, ...] = (
     ResourceDimension("AWS::StepFunctions::StateMachine", "AWS/States", "StateMachineArn", "arn"),
 )
 
-#: Statistic that makes sense per metric name; others use :data:`DEFAULT_STAT`.
+#: Statistic that makes sense per metric name (counts are summed, levels maximised); others
+#: use :data:`DEFAULT_STAT`.
 METRIC_STATS: Mapping[str, str] = {
-    "Throttles": "Sum",
-    "Errors": "Sum",
-    "Invocations": "Sum",
-    "ConcurrentExecutions": "Maximum",
-    "4xxErrors": "Sum",
-    "5xxErrors": "Sum",
-    "AllRequests": "Sum",
-    "StatusCheckFailed": "Maximum",
-    "StatusCheckFailed_Instance": "Maximum",
-    "StatusCheckFailed_System": "Maximum",
-    "ThrottledRequests": "Sum",
-    "ReadThrottleEvents": "Sum",
-    "WriteThrottleEvents": "Sum",
-    "UserErrors": "Sum",
-    "SystemErrors": "Sum",
-    "NumberOfMessagesSent": "Sum",
-    "NumberOfMessagesReceived": "Sum",
-    "NumberOfMessagesDeleted": "Sum",
-    "NumberOfMessagesPublished": "Sum",
-    "NumberOfNotificationsFailed": "Sum",
-    "ApproximateAgeOfOldestMessage": "Maximum",
-    "ExecutionsFailed": "Sum",
-    "ExecutionsStarted": "Sum",
+    **dict.fromkeys(
+        ("Throttles", "Errors", "Invocations", "4xxErrors", "5xxErrors", "AllRequests", "GetRequests", "PutRequests",
+         "BytesDownloaded", "BytesUploaded", "ThrottledRequests", "ReadThrottleEvents", "WriteThrottleEvents",
+         "UserErrors", "SystemErrors", "NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted",
+         "NumberOfMessagesPublished", "NumberOfNotificationsFailed", "ExecutionsFailed", "ExecutionsStarted"),
+        "Sum",
+    ),
+    **dict.fromkeys(
+        ("ConcurrentExecutions", "StatusCheckFailed", "StatusCheckFailed_Instance", "StatusCheckFailed_System",
+         "ApproximateAgeOfOldestMessage"),
+        "Maximum",
+    ),
 }
 DEFAULT_STAT = "Average"
 
@@ -742,11 +747,9 @@ def _resources_of(frame: pd.DataFrame) -> pd.DataFrame:
     if {"arn", "type", "name"} <= set(frame.columns):
         resources = frame
     elif "eventID" in frame.columns:
-        from forensics.resources import extract_resources
-
         resources = extract_resources(frame)
     else:
         raise ParameterError("discover_metrics needs an events frame or a resources frame (arn, type, name)")
     if "region" not in resources.columns:
         resources = resources.assign(region=None)
-    return resources
+    return resources[resources["type"].ne(SERVICE).fillna(True).astype(bool)]
