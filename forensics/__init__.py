@@ -22,6 +22,8 @@ from forensics.detect import Detections
 from forensics.integrity import TrailValidation, file_status, validate_trail
 from forensics.loadreport import LoadReport
 from forensics.metrics import MetricsWarning, discover_metrics, load_metric_data
+from forensics.sample import SAMPLE_END, SAMPLE_START, sample_answer_key, sample_cloudtrail_path, sample_path
+from forensics.scenarios import ScenarioInfo, list_scenarios, load_answer_key, make_scenario
 from forensics.schema import COLUMNS, EVENT_COLUMNS, SCHEMA_VERSION
 from forensics.timeline import change_points, probable_causes
 from forensics.timelineplot import alarm_panels
@@ -53,6 +55,9 @@ __all__ = [
     "ParameterError",
     "ReportError",
     "ReportResult",
+    "SAMPLE_END",
+    "SAMPLE_START",
+    "ScenarioInfo",
     "SchemaError",
     "SourceError",
     "TrailValidation",
@@ -64,10 +69,16 @@ __all__ = [
     "file_status",
     "load_alarm_history",
     "load_alarms",
+    "list_scenarios",
+    "load_answer_key",
     "load_cloudtrail",
     "load_metric_data",
+    "make_scenario",
     "parse_time",
     "probable_causes",
     "run_report",
+    "sample_answer_key",
+    "sample_cloudtrail_path",
+    "sample_path",
     "validate_trail",
 ]

@@ -288,6 +288,8 @@ def _cut_off(data: bytes, cols: Columns, notes: Notes, reason: str) -> Decoded:
 def _items_of(doc: object, notes: Notes) -> tuple[list[object], str]:
     """Find the records in a decoded document; the second value names the shape."""
     if isinstance(doc, list):
+        if doc and not any(isinstance(item, dict) and _RECORD_KEYS & item.keys() for item in doc):
+            return [], "fail:a JSON array, but none of its items is a CloudTrail record"
         return doc, "JSON array of records"
     if not isinstance(doc, dict):
         return [], f"fail:top level is a JSON {type(doc).__name__}, not an object with Records"
@@ -306,6 +308,8 @@ def _items_of(doc: object, notes: Notes) -> tuple[list[object], str]:
 
 
 _REJECT = object()
+#: Keys that make a JSON object recognisable as a CloudTrail record.
+_RECORD_KEYS = frozenset({"eventVersion", "eventID", "eventTime", "eventName", "eventSource"})
 
 
 def _lookup_item(event: object, index: int, notes: Notes) -> object:

@@ -499,3 +499,12 @@ def test_file_hashes_are_of_the_bytes_as_read(tmp_path):
     path = write_log(tmp_path, "20240314T0215Z", [record("e1", "2024-03-14T02:10:00Z")])
     row = file_row(load_cloudtrail(tmp_path).report, path)
     assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() and row["bytes"] == path.stat().st_size
+
+
+def test_json_array_that_holds_no_records_fails_the_file(tmp_path):
+    path = tmp_path / "queries.json"
+    path.write_text(json.dumps([{"Id": "conn", "MetricStat": {"Period": 60}}]))
+    result = load_cloudtrail(path)
+    row = file_row(result.report, path)
+    assert (row["status"], row["reason"]) == ("failed", "a JSON array, but none of its items is a CloudTrail record")
+    assert result.events.empty and result.report.records_read == 0

@@ -47,14 +47,11 @@ class IAMUser:
         return IAMUser(self.account, self.name, self.user_id, access_key_id)
 
     def user_identity(self) -> JSON:
-        return {
-            "type": "IAMUser",
-            "principalId": self.user_id,
-            "arn": self.arn,
-            "accountId": self.account,
-            "accessKeyId": self.access_key_id,
-            "userName": self.name,
-        }
+        element: JSON = {"type": "IAMUser", "principalId": self.user_id, "arn": self.arn, "accountId": self.account}
+        if self.access_key_id:  # ConsoleLogin records carry no access key
+            element["accessKeyId"] = self.access_key_id
+        element["userName"] = self.name
+        return element
 
 
 @dataclass(frozen=True)
@@ -110,6 +107,7 @@ class RoleSession:
 
     ``invoked_by`` is set when an AWS service calls on the session's behalf (for example
     ``autoscaling.amazonaws.com`` using its service-linked role, or S3 calling KMS).
+    ``ec2_role_delivery`` (``"2.0"`` for IMDSv2) marks credentials of an EC2 instance profile.
     """
 
     role: Role
@@ -118,6 +116,7 @@ class RoleSession:
     created: datetime
     mfa: bool = False
     invoked_by: str | None = None
+    ec2_role_delivery: str | None = None
 
     @property
     def arn(self) -> str:
@@ -129,7 +128,9 @@ class RoleSession:
 
     def invoked(self, service: str) -> RoleSession:
         """The same session as seen when ``service`` calls on its behalf."""
-        return RoleSession(self.role, self.name, self.access_key_id, self.created, self.mfa, service)
+        return RoleSession(
+            self.role, self.name, self.access_key_id, self.created, self.mfa, service, self.ec2_role_delivery
+        )
 
     def user_identity(self) -> JSON:
         element: JSON = {
@@ -150,6 +151,8 @@ class RoleSession:
                 "attributes": _attributes(self.created, self.mfa),
             },
         }
+        if self.ec2_role_delivery:
+            element["sessionContext"]["ec2RoleDelivery"] = self.ec2_role_delivery
         if self.invoked_by:
             element["invokedBy"] = self.invoked_by
         return element

@@ -1,4 +1,4 @@
-"""CloudTrail records: who (an :class:`Actor`) made which :class:`~forensics.scenarios.calls.Call`, when.
+"""CloudTrail records: who (an :class:`Actor`) made which :class:`~forensics.scenarios.api.Call`, when.
 
 A :class:`Trail` turns those into complete records, with CloudTrail's key order, the fields of
 ``eventVersion`` 1.08/1.09 (``tlsDetails``, ``sessionCredentialFromConsole``, ...), and fresh
@@ -7,16 +7,21 @@ A :class:`Trail` turns those into complete records, with CloudTrail's key order,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from forensics.scenarios.calls import Call, Error
+from forensics.scenarios.api import Call, Error
 from forensics.scenarios.identities import JSON, Principal
 from forensics.scenarios.ids import Ids
 from forensics.scenarios.times import iso
 
 #: ``eventVersion`` per service; the rest write 1.08.
-EVENT_VERSIONS: dict[str, str] = {"s3.amazonaws.com": "1.09", "signin.amazonaws.com": "1.09", "sts.amazonaws.com": "1.08"}
+EVENT_VERSIONS: dict[str, str] = {
+    "s3.amazonaws.com": "1.09",
+    "signin.amazonaws.com": "1.09",
+    "sts.amazonaws.com": "1.08",
+}
 
 _CIPHERS = {"TLSv1.3": "TLS_AES_128_GCM_SHA256", "TLSv1.2": "ECDHE-RSA-AES128-GCM-SHA256"}
 
@@ -98,7 +103,7 @@ class Trail:
             "eventName": call.name,
             "awsRegion": region,
             "sourceIPAddress": actor.ip,
-            "userAgent": actor.user_agent,
+            "userAgent": actor.user_agent.replace("{command}", cli_command(call)),
         }
         if error is not None:
             record["errorCode"] = error.code
@@ -128,7 +133,7 @@ class Trail:
             record["tlsDetails"] = {
                 "tlsVersion": actor.tls,
                 "cipherSuite": _CIPHERS[actor.tls],
-                "clientProvidedHostHeader": call.host.format(region=region),
+                "clientProvidedHostHeader": call.host.replace("{region}", region),
             }
         if actor.console:
             record["sessionCredentialFromConsole"] = "true"
@@ -136,8 +141,18 @@ class Trail:
         return record
 
 
+def cli_command(call: Call) -> str:
+    """The ``command/...`` part of an aws-cli v2 user agent for ``call``, e.g. ``s3api.list-objects-v2``."""
+    service = {"s3": "s3api", "monitoring": "cloudwatch"}.get(call.source.split(".")[0], call.source.split(".")[0])
+    name = call.action.split(":", 1)[1]
+    if call.name == "ListObjects" and (call.request or {}).get("list-type") == "2":
+        name = "ListObjectsV2"
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1-\2", name))
+    return f"{service}.{words.lower()}"
+
+
 def _fill_region(value: JSON | None, region: str) -> JSON | None:
     """Replace the ``{region}`` placeholder in host names of request parameters."""
     if value is None:
         return None
-    return {k: (v.format(region=region) if isinstance(v, str) and "{region}" in v else v) for k, v in value.items()}
+    return {k: (v.replace("{region}", region) if isinstance(v, str) else v) for k, v in value.items()}

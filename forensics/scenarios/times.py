@@ -6,6 +6,7 @@ are formatted only when a record or a CLI document is written.
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 
@@ -17,6 +18,12 @@ def utc(text: str) -> datetime:
 def iso(moment: datetime) -> str:
     """CloudTrail's ``eventTime`` format: ``2024-03-12T10:41:07Z``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_ms(moment: datetime) -> str:
+    """ISO time with milliseconds and ``Z``: ``2024-03-12T10:41:07.312Z`` (alarm transitions)."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def cli(moment: datetime) -> str:
@@ -53,3 +60,8 @@ def ceil(moment: datetime, minutes: int) -> datetime:
     """Round ``moment`` up to a multiple of ``minutes`` past the hour."""
     down = floor(moment, minutes)
     return down if down == moment else down + timedelta(minutes=minutes)
+
+
+def later(moment: datetime, rng: random.Random, low: int, high: int) -> datetime:
+    """``moment`` plus a whole number of seconds drawn from ``[low, high]``."""
+    return moment + timedelta(seconds=rng.randint(low, high))
