@@ -121,13 +121,16 @@ def load_cloudtrail(
     stamps = [FileStamp.of(path) for path, _ in to_read]
     cached = store.lookup(stamps) if store else None
     refs = [FileRef(n, *to_read[n]) for n in (cached.missing if cached else range(len(to_read)))]
-    fresh = _decode(refs, workers, show)
-    batches = [fresh] if cached is None or cached.table is None else [Batch(cached.table, cached.outcomes, cached.issues), fresh]
-    table = pa.concat_tables([b.table for b in batches])
-    if refs:  # new rows: put the table in canonical order (the cache stores it so)
-        table = canonical(table)
+    batches = [_decode(refs, workers, show)]
+    if cached is not None and cached.table is not None:
+        batches.insert(0, Batch(cached.table, cached.outcomes, cached.issues))
+        cached.table = None
     read_outcomes = sorted((o for b in batches for o in b.outcomes), key=lambda o: o.path)
     issues = [row for b in batches for row in b.issues]
+    table = pa.concat_tables([b.table for b in batches])
+    del batches  # let the decoded chunks go once they are in ``table``
+    if refs:  # new rows: put the table in canonical order (the cache stores it so)
+        table = canonical(table)
     if store and refs:
         store.store(table, stamps, read_outcomes, issues)
     cache_note = _cache_note(store, cached, len(refs), len(to_read))
@@ -338,8 +341,9 @@ def _sort_dictionaries(table: pa.Table) -> pa.Table:
 
 def _to_frame(table: pa.Table, paths: list[str]) -> pd.DataFrame:
     """Convert the sorted, prepared Arrow table to the events frame with the schema's dtypes."""
-    frame = table.drop_columns(["_file"]).to_pandas(types_mapper=_types)
-    frame["source_file"] = pd.Categorical.from_codes(table["_file"].to_numpy(), categories=pd.Index(paths, dtype="str"))
+    files = table["_file"].to_numpy()
+    frame = table.drop_columns(["_file"]).to_pandas(types_mapper=_types, split_blocks=True, self_destruct=True)
+    frame["source_file"] = pd.Categorical.from_codes(files, categories=pd.Index(paths, dtype="str"))
     frame["copies"] = np.ones(len(frame), dtype=np.int32)
     return frame[list(schema.COLUMNS)]
 

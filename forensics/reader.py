@@ -11,6 +11,7 @@ Column ``_file`` of the table indexes the global list of files of the load.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import Iterable
@@ -29,7 +30,7 @@ from forensics.records import RECORD_COLUMNS, Columns, Decoded, Notes, decode, t
 #: A file that inflates beyond this is refused (real log objects are at most 50 MB compressed).
 MAX_INFLATED_BYTES = 1 << 30
 #: Rows gathered in Python lists before they are converted to Arrow (bounds peak memory).
-CHUNK_ROWS = 250_000
+CHUNK_ROWS = 100_000
 #: Events earlier than this are flagged as implausible (CloudTrail launched in November 2013).
 EARLIEST_PLAUSIBLE = pd.Timestamp("2013-11-01", tz="UTC")
 
@@ -111,12 +112,32 @@ def decode_blobs(blobs: list[tuple[int, str, bytes]]) -> Batch:
 
 
 def _batch(items: Iterable[tuple[int, str, tuple[Decoded, int | None, str | None]]]) -> Batch:
+    # Decoding allocates millions of small objects and no reference cycles: the cyclic
+    # garbage collector would only rescan them over and over.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _batch_without_gc(items)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _batch_without_gc(items: Iterable[tuple[int, str, tuple[Decoded, int | None, str | None]]]) -> Batch:
     chunks: list[pa.Table] = []
     pending = Columns()
     pending_files: list[int] = []
     outcomes: list[FileOutcome] = []
     issues: list[dict[str, object]] = []
     paths: dict[int, str] = {}
+
+    def flush() -> None:  # prepare each chunk at once, so its Python strings can go
+        table, time_issues = prepare(_to_arrow(pending, pending_files), paths)
+        chunks.append(table)
+        issues.extend(time_issues)
+        pending.clear()
+        pending_files.clear()
+
     for number, location, (decoded, size, digest) in items:
         paths[number] = location
         outcomes.append(_outcome(location, decoded, size, digest))
@@ -124,11 +145,10 @@ def _batch(items: Iterable[tuple[int, str, tuple[Decoded, int | None, str | None
         pending.extend(decoded.columns)
         pending_files.extend([number] * len(decoded.columns))
         if len(pending) >= CHUNK_ROWS:
-            chunks.append(_to_arrow(pending, pending_files))
-            pending, pending_files = Columns(), []
-    chunks.append(_to_arrow(pending, pending_files))
-    table, time_issues = prepare(pa.concat_tables(chunks), paths)
-    return Batch(table, outcomes, issues + time_issues)
+            flush()
+    if len(pending) or not chunks:
+        flush()
+    return Batch(pa.concat_tables(chunks), outcomes, issues)
 
 
 def read_file(path: str, rel: str) -> tuple[Decoded, int | None, str | None]:
