@@ -16,12 +16,17 @@ from forensics.errors import (
     WindowError,
 )
 from forensics import detect
+from forensics.acquire import AcquisitionResult, acquire
 from forensics.alarms import load_alarm_history, load_alarms
+from forensics.athena import build_query, create_table_sql, load_athena
 from forensics.cloudtrail import LoadResult, load_cloudtrail
 from forensics.detect import Detections
 from forensics.integrity import TrailValidation, file_status, validate_trail
 from forensics.loadreport import LoadReport
+from forensics.logsource import load_log_group
+from forensics.lookup import load_lookup_events
 from forensics.metrics import MetricsWarning, discover_metrics, load_metric_data
+from forensics.s3trail import load_s3
 from forensics.sample import SAMPLE_END, SAMPLE_START, sample_answer_key, sample_cloudtrail_path, sample_path
 from forensics.scenarios import ScenarioInfo, list_scenarios, load_answer_key, make_scenario
 from forensics.schema import COLUMNS, EVENT_COLUMNS, SCHEMA_VERSION
@@ -41,6 +46,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "AcquisitionResult",
     "COLUMNS",
     "Detections",
     "EVENT_COLUMNS",
@@ -62,17 +68,24 @@ __all__ = [
     "SourceError",
     "TrailValidation",
     "WindowError",
+    "acquire",
     "alarm_panels",
+    "build_query",
     "change_points",
+    "create_table_sql",
     "detect",
     "discover_metrics",
     "file_status",
     "load_alarm_history",
     "load_alarms",
+    "load_athena",
     "list_scenarios",
     "load_answer_key",
     "load_cloudtrail",
+    "load_log_group",
+    "load_lookup_events",
     "load_metric_data",
+    "load_s3",
     "make_scenario",
     "parse_time",
     "probable_causes",

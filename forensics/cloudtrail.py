@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,13 +68,16 @@ def load_cloudtrail(
     workers: int | None = None,
     cache: bool | str | os.PathLike[str] = False,
     progress: bool | None = None,
+    s3_client: Any = None,
+    session: Any = None,
 ) -> LoadResult:
     """Load CloudTrail records into the events frame.
 
     Parameters
     ----------
     source
-        A file or a folder (searched recursively; symbolic links are not followed).
+        A file or a folder (searched recursively; symbolic links are not followed), or
+        ``s3://bucket[/prefix]`` (the part before ``AWSLogs/``; see :mod:`forensics.s3trail`).
     start, end
         Keep only events in this window (inclusive; ISO 8601 strings with a zone or aware
         datetimes). Files whose delivery time cannot hold such events are not opened.
@@ -92,6 +96,9 @@ def load_cloudtrail(
         Never inside the evidence folder.
     progress
         Show a progress bar; ``None`` shows one for large loads.
+    s3_client, session
+        For ``s3://`` sources: the boto3 S3 client, or the session to make one from
+        (default: the default session, so ``AWS_PROFILE`` and ``AWS_ENDPOINT_URL`` apply).
 
     Returns
     -------
@@ -102,7 +109,7 @@ def load_cloudtrail(
     Raises
     ------
     SourceError
-        If ``source`` does not exist, is an S3 URI, or the cache folder is inside it.
+        If ``source`` does not exist, or the cache folder is inside it.
     WindowError
         If ``start``/``end`` are naive, invalid or reversed.
     """
@@ -110,7 +117,12 @@ def load_cloudtrail(
     margin = pd.Timedelta(delivery_margin)
     text = os.fspath(source)
     if text.startswith("s3://"):
-        raise SourceError("S3 URIs are not read by the local loader; copy the objects with `aws s3 sync` first", text)
+        if cache is not False:
+            raise SourceError("the cache is for local folders; copy the objects first with `forensics acquire`", text)
+        from forensics.s3trail import load_s3  # here, not at the top: s3trail builds on this module
+
+        return load_s3(text, start=start, end=end, delivery_margin=delivery_margin, s3_client=s3_client,
+                       session=session, workers=workers, progress=progress)  # fmt: skip
     root = Path(text)
     if not root.exists():
         raise SourceError("no such file or folder", text)
@@ -254,6 +266,7 @@ def assemble(
     *,
     cache: str = "off",
     gaps: list[dict[str, str]] | None = None,
+    notes: tuple[str, ...] = (),
 ) -> LoadResult:
     """Turn a canonical table (see :func:`canonical`) into the events frame and its report.
 
@@ -278,6 +291,8 @@ def assemble(
     gaps
         Locations that could not be read at all (``location``, ``reason``), e.g. an
         AccessDenied region.
+    notes
+        Limits of the source a reader must know (shown in the report's summary).
     """
     rejected = sum(o.rejected for o in outcomes)
     records_read = sum(o.records for o in outcomes) + rejected
@@ -301,6 +316,7 @@ def assemble(
         events=len(events),
         cache=cache,
         gaps=pd.DataFrame(gaps or [], columns=list(GAP_COLUMNS)),
+        notes=notes,
     )
     return LoadResult(schema.validate(events), report)
 

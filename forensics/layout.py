@@ -20,6 +20,9 @@ import pandas as pd
 #: File-name endings that may hold CloudTrail records.
 EVENT_SUFFIXES: tuple[str, ...] = (".json.gz", ".json", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".gz")
 
+#: Files ``forensics acquire`` writes at the top of an evidence folder; never CloudTrail records.
+ACQUISITION_FILES = frozenset({"manifest.json", "object-metadata.json"})
+
 #: How long before the window a file may have been delivered and still hold window events
 #: (clock skew between the event time and CloudTrail's delivery stamp).
 DELIVERY_SKEW = pd.Timedelta(minutes=15)
@@ -62,7 +65,7 @@ def describe(path: str) -> PathInfo:
         kind = "digest"
     elif "CloudTrail-Insight" in parts:
         kind = "insight"
-    elif name.startswith(".") or not name.lower().endswith(EVENT_SUFFIXES):
+    elif name.startswith(".") or not name.lower().endswith(EVENT_SUFFIXES) or (len(parts) == 1 and name in ACQUISITION_FILES):
         kind = "other"
     else:
         kind = "log"

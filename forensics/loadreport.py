@@ -64,6 +64,9 @@ class LoadReport:
         Locations (regions, accounts, prefixes) that could not be read at all.
     records_read, records_rejected, duplicates_dropped, outside_window, events
         Record counts; they reconcile (see the module docstring).
+    notes
+        What the source cannot tell (for example that CloudWatch Logs never receives
+        events over 256 KB): limits of the evidence a reader must keep in mind.
     cache
         How the Parquet cache served the load (``off``, ``hit``, ``miss``, ``partial
         hit``, or why it was rebuilt).
@@ -83,6 +86,7 @@ class LoadReport:
     outside_window: int = 0
     events: int = 0
     cache: str = "off"
+    notes: tuple[str, ...] = ()
 
     def status_counts(self) -> dict[str, int]:
         """Number of files per status, for every status (zeros included)."""
@@ -118,6 +122,7 @@ class LoadReport:
             ("events kept", self.events),
             ("record issues", int(self.issues["count"].sum()) if len(self.issues) else 0),
             ("unreadable locations (gaps)", len(self.gaps)),
+            *(("note", note) for note in self.notes),
             ("verdict", "complete" if self.ok else "INCOMPLETE: see problems and gaps"),
         ]
         return pd.DataFrame(rows, columns=["measure", "value"]).astype({"value": str})

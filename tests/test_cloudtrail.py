@@ -442,8 +442,10 @@ def test_window_errors(tmp_path):
 def test_missing_source_and_s3_uri(tmp_path):
     with pytest.raises(SourceError, match="no such file or folder"):
         load_cloudtrail(tmp_path / "nope")
-    with pytest.raises(SourceError, match="aws s3 sync"):
-        load_cloudtrail("s3://bucket/AWSLogs/")
+    with pytest.raises(SourceError, match="needs a bucket"):
+        load_cloudtrail("s3:///AWSLogs/")
+    with pytest.raises(SourceError, match="cache is for local folders"):
+        load_cloudtrail("s3://bucket/AWSLogs/", cache=True)
 
 
 # ------------------------------------------------------------------------ duplicates
