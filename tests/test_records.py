@@ -65,3 +65,18 @@ def test_text_array_handles_raw_text_and_missing_values():
     values = [msgspec.Raw(b'{"a":1}'), msgspec.Raw(b"null"), msgspec.Raw(), None, '{"b":"\u00e9"}', "null"]
     assert text_array(values).to_pylist() == ['{"a":1}', None, None, None, '{"b":"\u00e9"}', "null"]
     assert text_array([msgspec.Raw(b"[]"), msgspec.Raw(b"null")]).to_pylist() == ["[]", None]
+
+
+def test_fast_path_fills_every_record_column():
+    """The spelled-out fast path must cover exactly the columns the tolerant path fills."""
+    rec = record("e1", "2024-03-14T02:10:00Z", sharedEventID="s", vpcEndpointId="v", errorCode="E", errorMessage="M",
+                 additionalEventData={"a": 1}, serviceEventDetails={"b": 2}, addendum={"reason": "DELIVERY_DELAY"},
+                 resources=[{"ARN": "x"}], responseElements={"r": 1})  # fmt: skip
+    rec["userIdentity"]["invokedBy"] = "svc"
+    rec["userIdentity"]["sessionContext"] = {"sessionIssuer": {"arn": "i"}, "attributes": {"mfaAuthenticated": "true"},
+                                             "sourceIdentity": "si"}  # fmt: skip
+    fast = decode(json.dumps({"Records": [rec]}).encode())
+    slow = decode(json.dumps({"Records": [rec, 1]}).encode())
+    assert (fast.status, slow.status) == ("loaded", "recovered")
+    assert as_rows(fast)[0] == as_rows(slow)[0]
+    assert all(value is not None for value in as_rows(fast)[0].values())
