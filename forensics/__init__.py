@@ -21,11 +21,14 @@ from forensics.alarms import load_alarm_history, load_alarms
 from forensics.athena import build_query, create_table_sql, load_athena
 from forensics.cloudtrail import LoadResult, load_cloudtrail
 from forensics.detect import Detections
+from forensics.graph import activity_graph, events_for_edge, reach, touched_by, who_did
+from forensics.graphplot import draw_graph, export_graph
 from forensics.integrity import TrailValidation, file_status, validate_trail
 from forensics.loadreport import LoadReport
 from forensics.logsource import load_log_group
 from forensics.lookup import load_lookup_events
 from forensics.metrics import MetricsWarning, discover_metrics, load_metric_data
+from forensics.resources import extract_resources
 from forensics.s3trail import load_s3
 from forensics.sample import SAMPLE_END, SAMPLE_START, sample_answer_key, sample_cloudtrail_path, sample_path
 from forensics.scenarios import ScenarioInfo, list_scenarios, load_answer_key, make_scenario
@@ -69,12 +72,17 @@ __all__ = [
     "TrailValidation",
     "WindowError",
     "acquire",
+    "activity_graph",
     "alarm_panels",
     "build_query",
     "change_points",
     "create_table_sql",
     "detect",
     "discover_metrics",
+    "draw_graph",
+    "events_for_edge",
+    "export_graph",
+    "extract_resources",
     "file_status",
     "load_alarm_history",
     "load_alarms",
@@ -89,9 +97,12 @@ __all__ = [
     "make_scenario",
     "parse_time",
     "probable_causes",
+    "reach",
     "run_report",
     "sample_answer_key",
     "sample_cloudtrail_path",
     "sample_path",
+    "touched_by",
     "validate_trail",
+    "who_did",
 ]

@@ -1,0 +1,775 @@
+"""The resources each CloudTrail event names, found by rules declared as data.
+
+>>> from forensics.resources import extract_resources
+>>> resources = extract_resources(events)                       # doctest: +SKIP
+>>> resources[resources["type"] == "AWS::RDS::DBInstance"]      # doctest: +SKIP
+
+A record names its resources in three places: the ``resources`` list (``ARN``, ``type``,
+``accountId``), ``requestParameters`` and ``responseElements`` (``bucketName``,
+``dBInstanceIdentifier``, ``functionName``, ``credentials.accessKeyId`` ...), and for a
+few service events ``serviceEventDetails``. What to take from where is declared in two
+tables, so adding a service is adding lines, not code:
+
+* :data:`RESOURCE_TYPES`: for each CloudFormation type, how its ARN is built from a name
+  and how the name is read back from an ARN;
+* :data:`SERVICES`: for each ``eventSource``, the :class:`Pick` rules naming its resources.
+
+JSON text is parsed only for the rows of the services in :data:`SERVICES` (and only the
+columns and event names their rules need); the ``resources`` list is read for every row
+that has one. An event that names nothing known is attached to its service
+(``ec2.amazonaws.com``), so every event with an ``eventSource`` has at least one row.
+Text that cannot be parsed is never taken for "names nothing": those rows fall back to the
+service too, and their positions are listed in ``frame.attrs["unparsed_rows"]``.
+
+Names are kept exactly as AWS writes them in CloudWatch dimensions (``BucketName``,
+``DBInstanceIdentifier``, ``FunctionName``, ``InstanceId``): RDS identifiers are lower
+case, Lambda names lose their version or alias qualifier.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from forensics import schema
+
+#: ``type`` of the fallback row of an event that names no known resource; its ``arn``
+#: and ``name`` are the ``eventSource`` (``ec2.amazonaws.com``).
+SERVICE = "service"
+
+#: Columns of the frame returned by :func:`extract_resources`.
+RESOURCE_COLUMNS: tuple[str, ...] = ("eventID", "row", "arn", "type", "name", "account", "region")
+
+_VERSION_SUFFIX = re.compile(r"\d{8}(?:v\d+)?$")
+
+
+def base_action(event_name: str) -> str:
+    """The API action without the version suffix some services append to ``eventName``.
+
+    Examples
+    --------
+    >>> base_action("PutFunctionConcurrency20171031")
+    'PutFunctionConcurrency'
+    >>> base_action("UpdateFunctionConfiguration20150331v2")
+    'UpdateFunctionConfiguration'
+    >>> base_action("StopDBInstance")
+    'StopDBInstance'
+    """
+    return _VERSION_SUFFIX.sub("", event_name)
+
+
+# --------------------------------------------------------------------------- the tables
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """How one resource type's ARN is built from its name, and its name read from an ARN.
+
+    Parameters
+    ----------
+    arn
+        ARN template with ``{partition}``, ``{region}``, ``{account}`` and ``{name}``;
+        ``"{name}"`` alone means the id itself is the node id (access keys).
+    name
+        Regular expression of the name inside the ARN, in place of ``{name}`` (default:
+        everything).
+    regional
+        Whether the resource lives in one region even when its ARN has none (S3
+        buckets); the event's ``awsRegion`` is then its region.
+    suffix
+        Regular expression of what an ARN may carry after the name (a Lambda qualifier).
+    path
+        Whether the ARN may carry a path before the name (IAM: ``role/service-role/etl``
+        is named ``etl``).
+    """
+
+    arn: str
+    name: str = ".+"
+    regional: bool = True
+    suffix: str = ""
+    path: bool = False
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """Compiled pattern matching an ARN of this type, with a ``name`` group."""
+        text = re.escape(self.arn)
+        for field_name in ("partition", "region", "account"):
+            text = text.replace(re.escape("{" + field_name + "}"), "[^:]*")
+        prefix = "(?:.*/)?" if self.path else ""
+        suffix = f"(?:{self.suffix})?" if self.suffix else ""
+        return re.compile(text.replace(re.escape("{name}"), f"{prefix}(?P<name>{self.name})") + suffix + "$")
+
+
+def _iam(kind: str) -> ResourceType:
+    """IAM resources: global, named by the last component of a path (``role/service-role/etl``)."""
+    return ResourceType(f"arn:{{partition}}:iam::{{account}}:{kind}/{{name}}", name="[^/]+", regional=False, path=True)
+
+
+#: CloudFormation type -> how its ARN and name relate. Types missing here still come
+#: from ``resources`` lists; their name is the last component of the ARN.
+RESOURCE_TYPES: dict[str, ResourceType] = {
+    "AWS::S3::Bucket": ResourceType("arn:{partition}:s3:::{name}", name="[^/]+"),
+    "AWS::S3::Object": ResourceType("arn:{partition}:s3:::{name}", name="[^/]+/.+"),
+    "AWS::EC2::Instance": ResourceType("arn:{partition}:ec2:{region}:{account}:instance/{name}"),
+    "AWS::EC2::SecurityGroup": ResourceType("arn:{partition}:ec2:{region}:{account}:security-group/{name}"),
+    "AWS::EC2::Volume": ResourceType("arn:{partition}:ec2:{region}:{account}:volume/{name}"),
+    "AWS::EC2::Snapshot": ResourceType("arn:{partition}:ec2:{region}::snapshot/{name}"),
+    "AWS::EC2::Image": ResourceType("arn:{partition}:ec2:{region}::image/{name}"),
+    "AWS::EC2::VPC": ResourceType("arn:{partition}:ec2:{region}:{account}:vpc/{name}"),
+    "AWS::IAM::User": _iam("user"),
+    "AWS::IAM::Role": _iam("role"),
+    "AWS::IAM::Group": _iam("group"),
+    "AWS::IAM::InstanceProfile": _iam("instance-profile"),
+    "AWS::IAM::ManagedPolicy": _iam("policy"),
+    "AWS::IAM::AccessKey": ResourceType("{name}", name="[A-Z0-9]+", regional=False),
+    "AWS::STS::AssumedRole": ResourceType("arn:{partition}:sts::{account}:assumed-role/{name}", regional=False),
+    "AWS::STS::FederatedUser": ResourceType("arn:{partition}:sts::{account}:federated-user/{name}", regional=False),
+    "AWS::Lambda::Function": ResourceType(
+        "arn:{partition}:lambda:{region}:{account}:function:{name}", name="[^:]+", suffix=":[^:]*"
+    ),
+    "AWS::RDS::DBInstance": ResourceType("arn:{partition}:rds:{region}:{account}:db:{name}"),
+    "AWS::RDS::DBCluster": ResourceType("arn:{partition}:rds:{region}:{account}:cluster:{name}"),
+    "AWS::RDS::DBSnapshot": ResourceType("arn:{partition}:rds:{region}:{account}:snapshot:{name}"),
+    "AWS::KMS::Key": ResourceType("arn:{partition}:kms:{region}:{account}:key/{name}"),
+    "AWS::KMS::Alias": ResourceType("arn:{partition}:kms:{region}:{account}:{name}", name="alias/.+"),
+    "AWS::CloudTrail::Trail": ResourceType("arn:{partition}:cloudtrail:{region}:{account}:trail/{name}"),
+    "AWS::GuardDuty::Detector": ResourceType("arn:{partition}:guardduty:{region}:{account}:detector/{name}"),
+    "AWS::SecretsManager::Secret": ResourceType("arn:{partition}:secretsmanager:{region}:{account}:secret:{name}"),
+    "AWS::SSM::Parameter": ResourceType("arn:{partition}:ssm:{region}:{account}:parameter/{name}"),
+    "AWS::DynamoDB::Table": ResourceType("arn:{partition}:dynamodb:{region}:{account}:table/{name}", name="[^/]+"),
+    "AWS::SNS::Topic": ResourceType("arn:{partition}:sns:{region}:{account}:{name}"),
+    "AWS::SQS::Queue": ResourceType("arn:{partition}:sqs:{region}:{account}:{name}"),
+    "AWS::ECS::Cluster": ResourceType("arn:{partition}:ecs:{region}:{account}:cluster/{name}"),
+    "AWS::EKS::Cluster": ResourceType("arn:{partition}:eks:{region}:{account}:cluster/{name}"),
+    "AWS::Logs::LogGroup": ResourceType("arn:{partition}:logs:{region}:{account}:log-group:{name}", name="[^:]+",
+                                        suffix=r":\*"),
+    "AWS::CloudWatch::Alarm": ResourceType("arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}"),
+    "AWS::Kinesis::Stream": ResourceType("arn:{partition}:kinesis:{region}:{account}:stream/{name}"),
+    "AWS::ElastiCache::CacheCluster": ResourceType("arn:{partition}:elasticache:{region}:{account}:cluster:{name}"),
+    "AWS::StepFunctions::StateMachine": ResourceType("arn:{partition}:states:{region}:{account}:stateMachine:{name}"),
+    # The real ARN carries a UUID CloudTrail requests do not: built ones use "*" in its place.
+    "AWS::AutoScaling::AutoScalingGroup": ResourceType(
+        "arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{name}"
+    ),
+}
+
+
+def _lambda_name(value: str) -> str:
+    """``my-fn``, ``my-fn:prod``, ``123456789012:function:my-fn`` -> ``my-fn``; full ARNs are kept."""
+    if value.startswith("arn:"):
+        return value
+    if ":function:" in value:
+        value = value.split(":function:", 1)[1]
+    return value.split(":", 1)[0]
+
+
+def _sqs_arn(url: str) -> str:
+    """``https://sqs.us-east-1.amazonaws.com/123456789012/jobs`` -> the queue's ARN."""
+    match = re.match(r"https?://(?:sqs\.)?([a-z0-9-]+)\.(?:queue\.)?amazonaws\.com[.a-z]*/(\d{12})/([^/?]+)", url)
+    if match is None:
+        return url
+    region, account, name = match.groups()
+    return f"arn:{partition_of(region)}:sqs:{region}:{account}:{name}"
+
+
+def _sso_role(permission_set: str) -> str:
+    """IAM Identity Center names the role of a permission set ``AWSReservedSSO_<set>_<hash>``."""
+    return f"AWSReservedSSO_{permission_set}"
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One place in a record where a resource is named.
+
+    Parameters
+    ----------
+    type
+        CloudFormation type of the resource (a key of :data:`RESOURCE_TYPES`).
+    path
+        Where the value is: the column, then keys, dot-separated; ``[]`` after a key
+        walks every element of a list (``responseElements.instancesSet.items[].instanceId``).
+        A tuple of paths joins their values with ``/`` (an S3 object's bucket and key).
+    events
+        Only for these ``eventName``\\s (version suffixes ignored); empty means all.
+    pattern
+        Only values matching this regular expression (from the start).
+    clean
+        Applied to each value; may return a full ARN.
+    account
+        Path of the account that owns the resource, when the record says so separately.
+    """
+
+    type: str
+    path: str | tuple[str, ...]
+    events: tuple[str, ...] = ()
+    pattern: str | None = None
+    clean: Callable[[str], str] | None = None
+    account: str | None = None
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The path or paths, as a tuple."""
+        return (self.path,) if isinstance(self.path, str) else self.path
+
+    @property
+    def column(self) -> str:
+        """The events column the value is read from."""
+        return self.paths[0].split(".", 1)[0]
+
+    @cached_property
+    def steps(self) -> tuple[tuple[tuple[str, bool], ...], ...]:
+        """Each path as (key, is-a-list) steps below the column."""
+        return tuple(tuple((s.removesuffix("[]"), s.endswith("[]")) for s in p.split(".")[1:]) for p in self.paths)
+
+    @cached_property
+    def key(self) -> str | None:
+        """The key, when the value sits right below the column (``requestParameters.bucketName``)."""
+        only = self.steps[0] if len(self.steps) == 1 else ()
+        return only[0][0] if len(only) == 1 and not only[0][1] else None
+
+    @cached_property
+    def account_steps(self) -> tuple[tuple[str, bool], ...]:
+        """Steps of :attr:`account` below the column."""
+        return tuple((s, False) for s in self.account.split(".")[1:]) if self.account else ()
+
+    @cached_property
+    def matcher(self) -> re.Pattern[str] | None:
+        """Compiled :attr:`pattern`."""
+        return re.compile(self.pattern) if self.pattern else None
+
+
+_REQ = "requestParameters"
+_RESP = "responseElements"
+_ROLE_EVENTS = ("AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity")
+_KMS_KEY = r"arn:(?!.*:alias/)|[0-9a-f]{8}-|mrk-"
+_KMS_ALIAS = r"alias/|arn:.*:alias/"
+
+#: eventSource -> the rules naming its resources. Services missing here (and events whose
+#: rules find nothing) fall back to a node for the service itself.
+SERVICES: dict[str, tuple[Pick, ...]] = {
+    "s3.amazonaws.com": (
+        Pick("AWS::S3::Bucket", f"{_REQ}.bucketName"),
+        Pick("AWS::S3::Object", (f"{_REQ}.bucketName", f"{_REQ}.key")),
+    ),
+    "ec2.amazonaws.com": (
+        Pick("AWS::EC2::Instance", f"{_REQ}.instancesSet.items[].instanceId"),
+        Pick("AWS::EC2::Instance", f"{_REQ}.instanceId"),
+        Pick("AWS::EC2::Instance", f"{_RESP}.instancesSet.items[].instanceId", events=("RunInstances",)),
+        Pick("AWS::EC2::SecurityGroup", f"{_REQ}.groupId"),
+        Pick("AWS::EC2::SecurityGroup", f"{_RESP}.groupId", events=("CreateSecurityGroup",)),
+        Pick("AWS::EC2::Volume", f"{_REQ}.volumeId"),
+        Pick("AWS::EC2::Snapshot", f"{_REQ}.snapshotId"),
+        Pick("AWS::EC2::Snapshot", f"{_RESP}.snapshotId", events=("CreateSnapshot",)),
+        Pick("AWS::EC2::Image", f"{_REQ}.imageId", pattern="ami-"),
+        Pick("AWS::EC2::Image", f"{_REQ}.instancesSet.items[].imageId", pattern="ami-", events=("RunInstances",)),
+        Pick("AWS::EC2::VPC", f"{_REQ}.vpcId"),
+        Pick("AWS::IAM::InstanceProfile", f"{_REQ}.iamInstanceProfile.arn"),
+        Pick("AWS::IAM::InstanceProfile", f"{_REQ}.iamInstanceProfile.name"),
+        Pick("AWS::EC2::Instance", f"{_REQ}.AssociateIamInstanceProfileRequest.InstanceId"),
+        *(Pick("AWS::IAM::InstanceProfile", f"{_REQ}.{request}.IamInstanceProfile.{field_}")
+          for request in ("AssociateIamInstanceProfileRequest", "ReplaceIamInstanceProfileAssociationRequest")
+          for field_ in ("Arn", "Name")),
+    ),
+    "iam.amazonaws.com": (
+        Pick("AWS::IAM::User", f"{_REQ}.userName"),
+        Pick("AWS::IAM::User", f"{_RESP}.user.arn", events=("CreateUser",)),
+        Pick("AWS::IAM::User", f"{_RESP}.accessKey.userName", events=("CreateAccessKey",)),
+        Pick("AWS::IAM::Role", f"{_REQ}.roleName"),
+        Pick("AWS::IAM::Role", f"{_RESP}.role.arn", events=("CreateRole",)),
+        Pick("AWS::IAM::Group", f"{_REQ}.groupName"),
+        Pick("AWS::IAM::InstanceProfile", f"{_REQ}.instanceProfileName"),
+        Pick("AWS::IAM::ManagedPolicy", f"{_REQ}.policyArn"),
+        Pick("AWS::IAM::AccessKey", f"{_REQ}.accessKeyId"),
+        Pick("AWS::IAM::AccessKey", f"{_RESP}.accessKey.accessKeyId", events=("CreateAccessKey",)),
+    ),
+    "sts.amazonaws.com": (
+        Pick("AWS::IAM::Role", f"{_REQ}.roleArn", events=_ROLE_EVENTS),
+        Pick("AWS::STS::AssumedRole", f"{_RESP}.assumedRoleUser.arn", events=_ROLE_EVENTS),
+        Pick("AWS::STS::FederatedUser", f"{_RESP}.federatedUser.arn", events=("GetFederationToken",)),
+        Pick(
+            "AWS::IAM::AccessKey",
+            f"{_RESP}.credentials.accessKeyId",
+            events=(*_ROLE_EVENTS, "GetFederationToken", "GetSessionToken", "AssumeRoot"),
+        ),
+    ),
+    "sso.amazonaws.com": (
+        Pick(
+            "AWS::IAM::Role",
+            "serviceEventDetails.role_name",
+            events=("GetRoleCredentials",),
+            clean=_sso_role,
+            account="serviceEventDetails.account_id",
+        ),
+        Pick(
+            "AWS::IAM::Role",
+            f"{_REQ}.roleName",
+            events=("GetRoleCredentials",),
+            clean=_sso_role,
+            account=f"{_REQ}.accountId",
+        ),
+    ),
+    "lambda.amazonaws.com": (
+        Pick("AWS::Lambda::Function", f"{_REQ}.functionName", clean=_lambda_name),
+        Pick("AWS::IAM::Role", f"{_REQ}.role", events=("CreateFunction", "UpdateFunctionConfiguration")),
+    ),
+    "rds.amazonaws.com": (
+        Pick("AWS::RDS::DBInstance", f"{_REQ}.dBInstanceIdentifier", clean=str.lower),
+        Pick("AWS::RDS::DBCluster", f"{_REQ}.dBClusterIdentifier", clean=str.lower),
+        Pick("AWS::RDS::DBSnapshot", f"{_REQ}.dBSnapshotIdentifier", clean=str.lower),
+    ),
+    "kms.amazonaws.com": (
+        Pick("AWS::KMS::Key", f"{_REQ}.keyId", pattern=_KMS_KEY),
+        Pick("AWS::KMS::Key", f"{_REQ}.targetKeyId", pattern=_KMS_KEY),
+        Pick("AWS::KMS::Alias", f"{_REQ}.keyId", pattern=_KMS_ALIAS),
+        Pick("AWS::KMS::Alias", f"{_REQ}.aliasName", pattern=_KMS_ALIAS),
+        Pick("AWS::KMS::Key", f"{_RESP}.keyMetadata.arn", events=("CreateKey",)),
+    ),
+    "cloudtrail.amazonaws.com": (
+        Pick("AWS::CloudTrail::Trail", f"{_REQ}.name"),
+        Pick("AWS::CloudTrail::Trail", f"{_REQ}.trailName"),
+    ),
+    "guardduty.amazonaws.com": (Pick("AWS::GuardDuty::Detector", f"{_REQ}.detectorId"),),
+    "secretsmanager.amazonaws.com": (
+        Pick("AWS::SecretsManager::Secret", f"{_REQ}.secretId"),
+        Pick("AWS::SecretsManager::Secret", f"{_RESP}.arn", events=("CreateSecret",)),
+    ),
+    "ssm.amazonaws.com": (
+        Pick("AWS::SSM::Parameter", f"{_REQ}.name", clean=lambda v: v.lstrip("/"), events=(
+            "GetParameter", "PutParameter", "DeleteParameter", "GetParameterHistory", "LabelParameterVersion")),
+        Pick("AWS::SSM::Parameter", f"{_REQ}.names[]", clean=lambda v: v.lstrip("/"),
+             events=("GetParameters", "DeleteParameters")),
+    ),  # fmt: skip
+    "dynamodb.amazonaws.com": (Pick("AWS::DynamoDB::Table", f"{_REQ}.tableName"),),
+    "sns.amazonaws.com": (
+        Pick("AWS::SNS::Topic", f"{_REQ}.topicArn"),
+        Pick("AWS::SNS::Topic", f"{_RESP}.topicArn", events=("CreateTopic",)),
+    ),
+    "sqs.amazonaws.com": (Pick("AWS::SQS::Queue", f"{_REQ}.queueUrl", clean=_sqs_arn),),
+    "ecs.amazonaws.com": (Pick("AWS::ECS::Cluster", f"{_REQ}.cluster"),),
+    "eks.amazonaws.com": (
+        Pick("AWS::EKS::Cluster", f"{_REQ}.name", events=("CreateCluster", "DeleteCluster", "DescribeCluster",
+                                                         "UpdateClusterConfig", "UpdateClusterVersion")),
+        Pick("AWS::EKS::Cluster", f"{_REQ}.clusterName"),
+    ),  # fmt: skip
+    "logs.amazonaws.com": (Pick("AWS::Logs::LogGroup", f"{_REQ}.logGroupName"),),
+    "monitoring.amazonaws.com": (
+        Pick("AWS::CloudWatch::Alarm", f"{_REQ}.alarmName"),
+        Pick("AWS::CloudWatch::Alarm", f"{_REQ}.alarmNames[]"),
+    ),
+    "kinesis.amazonaws.com": (Pick("AWS::Kinesis::Stream", f"{_REQ}.streamName"),
+                              Pick("AWS::Kinesis::Stream", f"{_REQ}.streamARN")),
+    "elasticache.amazonaws.com": (Pick("AWS::ElastiCache::CacheCluster", f"{_REQ}.cacheClusterId"),),
+    "states.amazonaws.com": (Pick("AWS::StepFunctions::StateMachine", f"{_REQ}.stateMachineArn"),),
+    "autoscaling.amazonaws.com": (Pick("AWS::AutoScaling::AutoScalingGroup", f"{_REQ}.autoScalingGroupName"),),
+}  # fmt: skip
+
+
+#: Services whose records' ``resources`` list names everything their picks would (S3
+#: buckets and objects, KMS keys): their JSON text is parsed only for rows without a list.
+LISTED_SERVICES: frozenset[str] = frozenset({"s3.amazonaws.com", "kms.amazonaws.com"})
+
+
+# ------------------------------------------------------------------------- small helpers
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many small containers are built.
+
+    Building hundreds of thousands of dicts and lists otherwise triggers collections that
+    walk every object alive (2x slower on large frames); nothing built here is cyclic.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def partition_of(region: str | None) -> str:
+    """The ARN partition of a region (``aws``, ``aws-cn``, ``aws-us-gov``)."""
+    if region and region.startswith("cn-"):
+        return "aws-cn"
+    if region and region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def name_from_arn(arn: str, resource_type: str | None = None) -> str:
+    """The short name of a resource from its ARN (what CloudWatch dimensions use).
+
+    Examples
+    --------
+    >>> name_from_arn("arn:aws:rds:eu-west-1:012345678901:db:orders-db", "AWS::RDS::DBInstance")
+    'orders-db'
+    >>> name_from_arn("arn:aws:lambda:eu-west-1:012345678901:function:resize:prod")
+    'resize'
+    >>> name_from_arn("arn:aws:iam::012345678901:role/service-role/etl-role")
+    'etl-role'
+    """
+    spec = RESOURCE_TYPES.get(resource_type or type_of_arn(arn) or "")
+    match = spec.pattern.match(arn) if spec is not None else None
+    if match is not None:
+        return match["name"]
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return arn
+    rest = parts[5]  # an unknown form: the last component of the resource part
+    return rest.rsplit("/", 1)[-1] if "/" in rest else rest.rsplit(":", 1)[-1]
+
+
+def arn_fields(arn: str) -> tuple[str | None, str | None]:
+    """(region, account) written in an ARN, ``None`` where empty (or not an ARN)."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return None, None
+    return parts[3] or None, parts[4] or None
+
+
+def _walk(doc: object, steps: tuple[tuple[str, bool], ...]) -> list[str]:
+    """Scalar values found at ``steps`` below ``doc``, as strings."""
+    nodes = [doc]
+    for key, many in steps:
+        found: list[object] = []
+        for node in nodes:
+            if isinstance(node, dict):
+                value = node.get(key)
+                if many and isinstance(value, list):
+                    found.extend(value)
+                elif not many and value is not None:
+                    found.append(value)
+        nodes = found
+    return [str(v) for v in nodes if isinstance(v, (str, int)) and not isinstance(v, bool) and v != ""]
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+class _Listed(msgspec.Struct):
+    ARN: str | None = None
+    accountId: str | None = None
+    type: str | None = None
+
+
+_decode_listed = msgspec.json.Decoder(list[_Listed]).decode
+_decode_any = msgspec.json.Decoder().decode
+
+#: (arn, type, name, account, region, built): one resolved resource.
+_Resolved = tuple[str, str, str, "str | None", "str | None", bool]
+
+
+def type_of_arn(arn: str) -> str | None:
+    """The type of :data:`RESOURCE_TYPES` whose ARN form ``arn`` has, if any."""
+    for rtype, spec in RESOURCE_TYPES.items():
+        if spec.arn != "{name}" and spec.pattern.match(arn):
+            return rtype
+    return None
+
+
+def _resolve(rtype: str, value: str, account: str | None, region: str | None) -> _Resolved:
+    """Resolve a value an event names: its ARN (built from the tables for a bare name), name, owner, region.
+
+    ``account`` and ``region`` are the best known owner and region of the event (the
+    record's own ``accountId`` for a listed resource, else ``recipientAccountId``;
+    ``awsRegion``); an ARN's own fields win over them.
+    """
+    if value.startswith("arn:"):
+        rtype = rtype or type_of_arn(value) or ""
+        spec = RESOURCE_TYPES.get(rtype)
+        arn_region, arn_account = arn_fields(value)
+        name = name_from_arn(value, rtype)
+        match = spec.pattern.match(value) if spec is not None and spec.suffix else None
+        arn = name if rtype == "AWS::IAM::AccessKey" else value[: match.end("name")] if match else value
+        regional = spec is None or spec.regional
+        return arn, rtype, name, arn_account or account, arn_region or (region if regional else None), False
+    spec = RESOURCE_TYPES.get(rtype)
+    if spec is None:
+        return value, rtype, value, account, region, False
+    arn = spec.arn.format(partition=partition_of(region), region=region or "", account=account or "", name=value)
+    return arn, rtype, value, account, region if spec.regional else None, True
+
+
+class _Found:
+    """Resources found so far: one (row, resolved resource) pair each, resolved ones interned.
+
+    ``skip`` holds types left out (S3 objects when not wanted).
+    """
+
+    def __init__(self, events: pd.DataFrame, skip: frozenset[str] = frozenset()) -> None:
+        self.rows: list[int] = []
+        self.which: list[int] = []
+        self.resolved: list[_Resolved] = []
+        self.unparsed: set[int] = set()
+        self.skip = skip
+        self._known: dict[tuple[str, str, str | None, str | None], int] = {}
+        self._region_of, self._regions = _lookup(events["awsRegion"])
+        self._account_of, self._accounts = _lookup(events["recipientAccountId"])
+
+    def add(self, row: int, named: list[_Named]) -> None:
+        """Record that the event at ``row`` names ``named``."""
+        account, region = self._accounts[self._account_of[row]], self._regions[self._region_of[row]]
+        known, skip = self._known, self.skip
+        for rtype, value, owner in named:
+            if rtype in skip:
+                continue
+            resource = (rtype, value, owner or account, region)
+            index = known.get(resource)
+            if index is None:
+                index = known[resource] = len(self.resolved)
+                self.resolved.append(_resolve(*resource))
+            self.rows.append(row)
+            self.which.append(index)
+
+
+def _lookup(column: pd.Series) -> tuple[list[int], list[str | None]]:
+    """Per-row category codes of a column and the values they stand for (code -1 -> ``None``)."""
+    return column.cat.codes.tolist(), [str(c) or None for c in column.cat.categories] + [None]
+
+
+#: A resource as a record names it: (type, value, owning account if the record says).
+_Named = tuple[str, str, "str | None"]
+
+
+def _from_listed(events: pd.DataFrame, found: _Found) -> None:
+    """Resources from the records' ``resources`` lists (identical lists are read once)."""
+    column = events["resources"]
+    rows = np.flatnonzero(column.notna().to_numpy())
+    seen: dict[str, list[_Named] | None] = {}
+    for row, text in zip(rows.tolist(), column.iloc[rows].tolist()):
+        named = seen.get(text, False)
+        if named is False:
+            named = seen[text] = _read_listed(text)
+        if named is None:
+            found.unparsed.add(row)
+            continue
+        found.add(row, named)
+
+
+def _read_listed(text: str) -> list[_Named] | None:
+    """The resources of one ``resources`` list; ``None`` if the text is no list of objects."""
+    try:
+        items = _decode_listed(text)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        try:
+            doc = _decode_any(text)
+        except msgspec.DecodeError:
+            return None
+        if doc is None:
+            return []
+        if not isinstance(doc, list):
+            return None
+        items = [  # items with odd types (an accountId as a number): keep what reads as text
+            _Listed(**{k: str(item[k]) for k in ("ARN", "accountId", "type") if isinstance(item.get(k), (str, int))})
+            for item in doc
+            if isinstance(item, dict)
+        ]
+    return [(item.type or "", item.ARN, item.accountId) for item in items if item.ARN]
+
+
+def _from_service(events: pd.DataFrame, rows: np.ndarray, picks: tuple[Pick, ...], found: _Found) -> None:
+    """Resources named in the JSON text of one service's rows, by its picks.
+
+    Only the columns and event names the picks need are parsed, and identical texts of
+    the same action (``{"tableName":"orders"}`` a thousand times) only once.
+    """
+    actions = [base_action(str(c)) for c in events["eventName"].cat.categories] + [""]
+    names = [actions[c] for c in events["eventName"].cat.codes.to_numpy()[rows].tolist()]
+    by_column: dict[str, list[Pick]] = {}
+    for pick in picks:
+        by_column.setdefault(pick.column, []).append(pick)
+    for column, column_picks in by_column.items():
+        wanted = None if any(not p.events for p in column_picks) else {e for p in column_picks for e in p.events}
+        take = np.arange(len(rows)) if wanted is None else np.flatnonzero([n in wanted for n in names])
+        seen: dict[tuple[str, str], list[_Named] | None] = {}
+        for position, text in zip(take.tolist(), events[column].iloc[rows[take]].tolist()):
+            if not isinstance(text, str):
+                continue
+            key = (names[position], text)
+            named = seen.get(key, False)
+            if named is False:
+                named = seen[key] = _read_picks(column_picks, names[position], text)
+            row = int(rows[position])
+            if named is None:
+                found.unparsed.add(row)
+                continue
+            found.add(row, named)
+
+
+def _read_picks(picks: list[Pick], action: str, text: str) -> list[_Named] | None:
+    """What ``picks`` find in one JSON text of ``action``; ``None`` if it is no JSON object."""
+    try:
+        doc = _decode_any(text)
+    except msgspec.DecodeError:
+        return None
+    if doc is None:
+        return []
+    if not isinstance(doc, dict):
+        return None
+    return [named for pick in picks if not pick.events or action in pick.events for named in _apply(pick, doc)]
+
+
+def _apply(pick: Pick, doc: dict) -> list[_Named]:
+    """What one pick finds in one parsed document."""
+    if pick.key is not None:  # the common case: one key right below the column
+        value = doc.get(pick.key)
+        values = [] if value is None else _walk(value, ())
+    elif len(pick.steps) == 1:
+        values = _walk(doc, pick.steps[0])
+    else:
+        parts = [_walk(doc, steps) for steps in pick.steps]
+        values = ["/".join(p[0] for p in parts)] if all(len(p) == 1 for p in parts) else []
+    if not values:
+        return []
+    owners = _walk(doc, pick.account_steps) if pick.account_steps else []
+    account = owners[0] if owners else None
+    if pick.matcher is not None:
+        values = [v for v in values if pick.matcher.match(v)]
+    if pick.clean is not None:
+        values = [pick.clean(v) for v in values]
+    return [(pick.type, v, account) for v in values if v]
+
+
+_SSO_SUFFIX = re.compile(r"^(AWSReservedSSO_.+)_[0-9a-f]{16}$")
+
+
+def _identity_key(arn: str) -> tuple[str, str, str] | None:
+    """(account, "user"/"role", name) of an IAM user or role ARN, SSO role hashes dropped."""
+    match = re.match(r"arn:[^:]*:iam::(\d*):(user|role)/(?:.*/)?([^/]+)$", arn)
+    if match is None:
+        return None
+    account, kind, name = match.groups()
+    return account, kind, _SSO_SUFFIX.sub(r"\1", name)
+
+
+def _reconcile(found: _Found, known: Iterable[str]) -> None:
+    """Give IAM users and roles built from a bare name the full ARN (with its path) seen elsewhere.
+
+    ``AttachRolePolicy(roleName="etl")`` names a role whose ARN may be
+    ``arn:aws:iam::...:role/service-role/etl``; when that ARN appears in the frame (a session
+    issuer, a ``resources`` list, a response), the built ARN is replaced by it so both are
+    one node. IAM Identity Center roles are matched without their random suffix.
+    """
+    full: dict[tuple[str, str, str], str] = {}
+    seen = {r[0] for r in found.resolved if not r[5] and ":iam::" in r[0]}
+    for arn in sorted({*seen, *known}):
+        key = _identity_key(arn)
+        if key is not None and (key not in full or full[key].count("/") < arn.count("/")):
+            full[key] = arn
+    for i, (arn, rtype, _name, account, region, built) in enumerate(found.resolved):
+        if built and rtype in ("AWS::IAM::User", "AWS::IAM::Role"):
+            key = _identity_key(arn)
+            if key is not None and full.get(key, arn) != arn:
+                found.resolved[i] = (full[key], rtype, name_from_arn(full[key], rtype), account, region, built)
+
+
+def _known_identities(events: pd.DataFrame) -> list[str]:
+    """IAM user and role ARNs the frame's identity columns mention."""
+    known: list[str] = []
+    for column in ("userIdentity.arn", "userIdentity.sessionContext.sessionIssuer.arn"):
+        values = events[column]
+        known.extend(str(v) for v in values.cat.categories if ":iam::" in str(v))
+    return known
+
+
+def extract_resources(events: pd.DataFrame, *, objects: bool = True) -> pd.DataFrame:
+    """One row per (event, resource) the events name.
+
+    Parameters
+    ----------
+    events
+        An events frame (see :mod:`forensics.schema`).
+    objects
+        Include S3 objects (``AWS::S3::Object``); data events name one per call, so
+        leaving them out halves the work on object-heavy trails. Buckets are always kept.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`RESOURCE_COLUMNS`: ``eventID``; ``row``, the integer position of
+        the event in ``events``; ``arn``, the resource's ARN (an access key's id; the
+        ``eventSource`` for the :data:`SERVICE` fallback); ``type``, its CloudFormation
+        type; ``name``, the short name CloudWatch dimensions use; ``account`` and
+        ``region`` where known. Sorted by ``row``; one row per (event, ARN).
+        ``attrs["unparsed_rows"]`` lists the positions of events whose JSON text could
+        not be parsed (they have the service fallback row).
+
+    Raises
+    ------
+    SchemaError
+        If ``events`` does not follow the events schema.
+    """
+    schema.validate(events)
+    with paused_gc():
+        found = _Found(events, frozenset() if objects else frozenset({"AWS::S3::Object"}))
+        _from_listed(events, found)
+        sources = events["eventSource"]
+        codes = sources.cat.codes.to_numpy()
+        listed = (events["resources"].notna() & (events["resources"] != "[]")).to_numpy(dtype=bool)
+        for code, source in enumerate(sources.cat.categories):
+            picks = SERVICES.get(str(source))
+            mine = codes == code
+            if picks and source in LISTED_SERVICES:
+                mine &= ~listed
+            rows = np.flatnonzero(mine)
+            if picks and len(rows):
+                _from_service(events, rows, picks, found)
+        _reconcile(found, _known_identities(events))
+        _add_fallback(events, found)
+        return _to_frame(events, found)
+
+
+def _add_fallback(events: pd.DataFrame, found: _Found) -> None:
+    """Attach each event that names nothing (or could not be read) to its service."""
+    named = np.zeros(len(events), dtype=bool)
+    named[np.asarray(found.rows, dtype=np.int64)] = True
+    named[np.asarray(sorted(found.unparsed), dtype=np.int64)] = False
+    sources = events["eventSource"]
+    missing = np.flatnonzero(~named & sources.notna().to_numpy())
+    for row, source in zip(missing.tolist(), sources.iloc[missing].tolist()):
+        found.add(row, [(SERVICE, str(source), None)])
+
+
+def _to_frame(events: pd.DataFrame, found: _Found) -> pd.DataFrame:
+    rows = np.asarray(found.rows, dtype=np.int64)
+    which = np.asarray(found.which, dtype=np.int64)
+    columns: dict[str, object] = {"row": rows}
+    for position, column in enumerate(("arn", "type", "name", "account", "region")):
+        values = pd.Categorical([r[position] for r in found.resolved])
+        columns[column] = pd.Categorical.from_codes(values.codes[which], values.categories)
+    frame = pd.DataFrame(columns)
+    order = np.argsort(rows, kind="stable")
+    frame = frame.iloc[order]
+    frame = frame[~frame.duplicated(["row", "arn"])].reset_index(drop=True)
+    frame.insert(0, "eventID", events["eventID"].iloc[frame["row"].to_numpy()].reset_index(drop=True))
+    for column in ("arn", "type", "name", "account", "region"):
+        frame[column] = frame[column].cat.remove_unused_categories()
+    frame.attrs["unparsed_rows"] = sorted(found.unparsed)
+    return frame
+
+
+def mentioning(events: pd.DataFrame, needles: Iterable[str]) -> np.ndarray:
+    """Mask of the events whose JSON text contains any of ``needles`` (case-insensitive).
+
+    A cheap filter before parsing: a resource an event names by value appears in its text.
+    Needles that JSON would escape (quotes, backslashes, control or non-ASCII characters)
+    match every row, so the filter never hides an event.
+    """
+    found = np.zeros(len(events), dtype=bool)
+    for needle in needles:
+        if not needle:
+            continue
+        if not needle.isascii() or any(c in needle for c in '"\\') or not needle.isprintable():
+            return np.ones(len(events), dtype=bool)
+        for column in ("requestParameters", "responseElements", "resources", "serviceEventDetails"):
+            found |= events[column].str.contains(needle, case=False, regex=False).to_numpy(dtype=bool, na_value=False)
+    return found
