@@ -48,7 +48,7 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "report": Command("forensics.report_cli", "run notebooks into HTML incident reports"),
     "validate": Command("forensics.integrity_cli", "check a trail's digest chains and log files"),
-    "acquire": Command("forensics.acquire_cli", "copy a window of a trail from S3 into an evidence folder, with a manifest"),
+    "acquire": Command("forensics.acquire_cli", "copy a window of a trail from S3 into an evidence folder"),
     "scenario": Command("forensics.scenarios.cli", "generate training scenarios with answer keys"),
 }
 

@@ -48,7 +48,7 @@ import pandas as pd
 import pyarrow as pa
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from forensics import layout
 from forensics.cloudtrail import DELIVERY_MARGIN, PROGRESS_MIN_FILES, LoadResult, assemble, canonical
