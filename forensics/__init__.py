@@ -1,9 +1,15 @@
 """forensics: investigate incidents in AWS accounts with pandas, networkx and Jupyter.
 
-The public API is re-exported here; see README.md for a tour.
+The public API is re-exported here; see README.md for a tour. Names are imported when
+first used (PEP 562), so ``import forensics`` stays cheap: worker processes that only
+decode CloudTrail files, and notebooks that never draw a graph, do not pay for pySigma,
+boto3, networkx or papermill.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 from forensics.errors import (
     ForensicsError,
@@ -15,94 +21,114 @@ from forensics.errors import (
     SourceError,
     WindowError,
 )
-from forensics import detect
-from forensics.acquire import AcquisitionResult, acquire
-from forensics.alarms import load_alarm_history, load_alarms
-from forensics.athena import build_query, create_table_sql, load_athena
-from forensics.cloudtrail import LoadResult, load_cloudtrail
-from forensics.detect import Detections
-from forensics.graph import activity_graph, events_for_edge, reach, touched_by, who_did
-from forensics.graphplot import draw_graph, export_graph
-from forensics.integrity import TrailValidation, file_status, validate_trail
-from forensics.loadreport import LoadReport
-from forensics.logsource import load_log_group
-from forensics.lookup import load_lookup_events
-from forensics.metrics import MetricsWarning, discover_metrics, load_metric_data
-from forensics.resources import extract_resources
-from forensics.s3trail import load_s3
-from forensics.sample import SAMPLE_END, SAMPLE_START, sample_answer_key, sample_cloudtrail_path, sample_path
-from forensics.scenarios import ScenarioInfo, list_scenarios, load_answer_key, make_scenario
-from forensics.schema import COLUMNS, EVENT_COLUMNS, SCHEMA_VERSION
-from forensics.timeline import change_points, probable_causes
-from forensics.timelineplot import alarm_panels
-from forensics.window import Incident, parse_time
 
 __version__ = "0.1.0"
 
-def __getattr__(name: str) -> object:
-    """Import the report runner lazily: papermill and nbconvert take seconds to import."""
-    if name in ("run_report", "ReportResult"):
-        from forensics import report
+#: Public name -> the module that defines it (a module name maps to the module itself).
+_EXPORTS: dict[str, str] = {
+    # CloudTrail and its sources
+    "load_cloudtrail": "forensics.cloudtrail",
+    "LoadResult": "forensics.cloudtrail",
+    "LoadReport": "forensics.loadreport",
+    "load_s3": "forensics.s3trail",
+    "load_lookup_events": "forensics.lookup",
+    "load_log_group": "forensics.logsource",
+    "load_athena": "forensics.athena",
+    "build_query": "forensics.athena",
+    "create_table_sql": "forensics.athena",
+    "acquire": "forensics.acquire",
+    "AcquisitionResult": "forensics.acquire",
+    # the schema and the incident window
+    "COLUMNS": "forensics.schema",
+    "EVENT_COLUMNS": "forensics.schema",
+    "SCHEMA_VERSION": "forensics.schema",
+    "Incident": "forensics.window",
+    "parse_time": "forensics.window",
+    # analysis
+    "detect": "forensics.detect",
+    "Detections": "forensics.detect",
+    "extract_resources": "forensics.resources",
+    "activity_graph": "forensics.graph",
+    "events_for_edge": "forensics.graph",
+    "reach": "forensics.graph",
+    "touched_by": "forensics.graph",
+    "who_did": "forensics.graph",
+    "draw_graph": "forensics.graphplot",
+    "export_graph": "forensics.graphplot",
+    "load_metric_data": "forensics.metrics",
+    "discover_metrics": "forensics.metrics",
+    "MetricsWarning": "forensics.metrics",
+    "load_alarms": "forensics.alarms",
+    "load_alarm_history": "forensics.alarms",
+    "probable_causes": "forensics.timeline",
+    "change_points": "forensics.timeline",
+    "alarm_panels": "forensics.timelineplot",
+    # evidence integrity
+    "validate_trail": "forensics.integrity",
+    "file_status": "forensics.integrity",
+    "TrailValidation": "forensics.integrity",
+    # reports, scenarios and the bundled sample
+    "run_report": "forensics.report",
+    "ReportResult": "forensics.report",
+    "list_scenarios": "forensics.scenarios",
+    "make_scenario": "forensics.scenarios",
+    "load_answer_key": "forensics.scenarios",
+    "ScenarioInfo": "forensics.scenarios",
+    "sample_path": "forensics.sample",
+    "sample_cloudtrail_path": "forensics.sample",
+    "sample_answer_key": "forensics.sample",
+    "SAMPLE_START": "forensics.sample",
+    "SAMPLE_END": "forensics.sample",
+}
 
-        return getattr(report, name)
-    raise AttributeError(f"module 'forensics' has no attribute {name!r}")
-
-
-__all__ = [
-    "AcquisitionResult",
-    "COLUMNS",
-    "Detections",
-    "EVENT_COLUMNS",
-    "SCHEMA_VERSION",
+_ERRORS = [
     "ForensicsError",
-    "Incident",
     "IntegrityError",
-    "LoadReport",
-    "LoadResult",
-    "MetricsWarning",
     "MetricsError",
     "ParameterError",
     "ReportError",
-    "ReportResult",
-    "SAMPLE_END",
-    "SAMPLE_START",
-    "ScenarioInfo",
     "SchemaError",
     "SourceError",
-    "TrailValidation",
     "WindowError",
-    "acquire",
-    "activity_graph",
-    "alarm_panels",
-    "build_query",
-    "change_points",
-    "create_table_sql",
-    "detect",
-    "discover_metrics",
-    "draw_graph",
-    "events_for_edge",
-    "export_graph",
-    "extract_resources",
-    "file_status",
-    "load_alarm_history",
-    "load_alarms",
-    "load_athena",
-    "list_scenarios",
-    "load_answer_key",
-    "load_cloudtrail",
-    "load_log_group",
-    "load_lookup_events",
-    "load_metric_data",
-    "load_s3",
-    "make_scenario",
-    "parse_time",
-    "probable_causes",
-    "reach",
-    "run_report",
-    "sample_answer_key",
-    "sample_cloudtrail_path",
-    "sample_path",
-    "touched_by",
-    "validate_trail",
-    "who_did",
 ]
+__all__ = sorted([*_EXPORTS, *_ERRORS])
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name from its module the first time it is used."""
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'forensics' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name == f"forensics.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from forensics import detect
+    from forensics.acquire import AcquisitionResult, acquire
+    from forensics.alarms import load_alarm_history, load_alarms
+    from forensics.athena import build_query, create_table_sql, load_athena
+    from forensics.cloudtrail import LoadResult, load_cloudtrail
+    from forensics.detect import Detections
+    from forensics.graph import activity_graph, events_for_edge, reach, touched_by, who_did
+    from forensics.graphplot import draw_graph, export_graph
+    from forensics.integrity import TrailValidation, file_status, validate_trail
+    from forensics.loadreport import LoadReport
+    from forensics.logsource import load_log_group
+    from forensics.lookup import load_lookup_events
+    from forensics.metrics import MetricsWarning, discover_metrics, load_metric_data
+    from forensics.report import ReportResult, run_report
+    from forensics.resources import extract_resources
+    from forensics.s3trail import load_s3
+    from forensics.sample import SAMPLE_END, SAMPLE_START, sample_answer_key, sample_cloudtrail_path, sample_path
+    from forensics.scenarios import ScenarioInfo, list_scenarios, load_answer_key, make_scenario
+    from forensics.schema import COLUMNS, EVENT_COLUMNS, SCHEMA_VERSION
+    from forensics.timeline import change_points, probable_causes
+    from forensics.timelineplot import alarm_panels
+    from forensics.window import Incident, parse_time
