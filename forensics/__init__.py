@@ -69,6 +69,8 @@ _EXPORTS: dict[str, str] = {
     "TrailValidation": "forensics.integrity",
     # reports, scenarios and the bundled sample
     "run_report": "forensics.report",
+    "read_results": "forensics.results",
+    "Verdict": "forensics.results",
     "ReportResult": "forensics.report",
     "list_scenarios": "forensics.scenarios",
     "make_scenario": "forensics.scenarios",
@@ -125,6 +127,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from forensics.metrics import MetricsWarning, discover_metrics, load_metric_data
     from forensics.report import ReportResult, run_report
     from forensics.resources import extract_resources
+    from forensics.results import Verdict, read_results
     from forensics.s3trail import load_s3
     from forensics.sample import SAMPLE_END, SAMPLE_START, sample_answer_key, sample_cloudtrail_path, sample_path
     from forensics.scenarios import ScenarioInfo, list_scenarios, load_answer_key, make_scenario

@@ -5,10 +5,12 @@
 >>> result.html                                                                   # doctest: +SKIP
 PosixPath('reports/triage.html')
 
-A run writes three files into the output folder, named after the notebook (never after a
+A run writes its files into the output folder, named after the notebook (never after a
 parameter value): ``<name>.ipynb`` (the executed notebook), ``<name>.html`` (the report,
-without code) and ``<name>.manifest.json`` (parameters, SHA-256 of the input files and of
-the outputs, library versions, start and end of the run).
+without code), ``<name>.results.json`` (the verdicts, findings and key answers the notebook
+handed over with :func:`forensics.results.glue`, when it did) and ``<name>.manifest.json``
+(parameters, SHA-256 of the input files and of the outputs, library versions, start and
+end of the run).
 
 Parameters are checked against the notebook's ``parameters`` cell *before* anything runs:
 names must be identifiers that the notebook declares, secret-like names are refused (the
@@ -48,6 +50,7 @@ from papermill.exceptions import PapermillExecutionError
 
 from forensics.display import safe_text
 from forensics.errors import ParameterError, ReportError
+from forensics.results import collect, results_document, results_path, write_results
 
 #: Package holding the notebooks when installed; the repository's ``notebooks/`` otherwise.
 NOTEBOOK_PACKAGE = "forensics.notebooks"
@@ -161,6 +164,8 @@ class ReportResult:
         The parameters passed to the notebook (after checking).
     started, finished
         When the run started and finished (UTC).
+    results
+        Path of ``<name>.results.json``, or ``None`` when the notebook glued no results.
     """
 
     notebook: str
@@ -170,13 +175,17 @@ class ReportResult:
     parameters: dict[str, object]
     started: dt.datetime
     finished: dt.datetime
+    results: Path | None = None
 
 
 # --- notebooks ---------------------------------------------------------------------------
 
 
 def _notebook_files() -> dict[str, Path]:
-    """Name -> file of every notebook; the package data wins over the repository folder."""
+    """Name -> file of every notebook; the package data wins over the repository folder.
+
+    Notebooks one folder down are named ``folder/name`` (the exercises: ``training/leaked-key``).
+    """
     found: dict[str, Path] = {}
     try:
         # A regular or a namespace package; on a file system its children are Paths.
@@ -186,9 +195,16 @@ def _notebook_files() -> dict[str, Path]:
     if REPO_NOTEBOOKS.is_dir():
         entries += sorted(REPO_NOTEBOOKS.iterdir())
     for entry in entries:
-        name, suffix = os.path.splitext(entry.name)
-        if suffix == ".ipynb" and isinstance(entry, Path) and entry.is_file() and _NOTEBOOK_NAME.fullmatch(name):
-            found.setdefault(name, entry)
+        if not isinstance(entry, Path):
+            continue
+        if entry.is_dir() and _NOTEBOOK_NAME.fullmatch(entry.name):
+            inside = [(f"{entry.name}/", child) for child in sorted(entry.iterdir())]
+        else:
+            inside = [("", entry)]
+        for folder, path in inside:
+            name, suffix = os.path.splitext(path.name)
+            if suffix == ".ipynb" and path.is_file() and _NOTEBOOK_NAME.fullmatch(name):
+                found.setdefault(folder + name, path)
     return found
 
 
@@ -414,8 +430,8 @@ def run_report(
         A relative local ``source`` is made absolute (against the caller's working
         directory), because the kernel runs in ``out_dir``.
     out_dir
-        Folder for ``<name>.ipynb``, ``<name>.html`` and ``<name>.manifest.json``; it is
-        also the kernel's working directory.
+        Folder for ``<name>.ipynb``, ``<name>.html``, ``<name>.results.json`` and
+        ``<name>.manifest.json``; it is also the kernel's working directory.
     sample
         Point ``source``, ``start``, ``end`` and ``case_id`` at the bundled sample
         (:func:`sample_parameters`); explicit ``parameters`` win.
@@ -433,8 +449,8 @@ def run_report(
         (nothing has run then).
     ReportError
         If the notebook does not exist or a cell failed; the message names the cell and
-        the exception. The executed notebook, its HTML and the manifest (with the error)
-        are still written.
+        the exception. The executed notebook, its HTML, the results glued before the
+        failure (``"status": "failed"``) and the manifest (with the error) are still written.
     """
     path = resolve_notebook(notebook)
     name = path.stem
@@ -449,12 +465,13 @@ def run_report(
 
     out = Path(out_dir)
     executed, html, manifest = (out / f"{name}{suffix}" for suffix in (".ipynb", ".html", ".manifest.json"))
+    results = results_path(out, name)
     if executed.resolve() == path.resolve():
         raise ReportError(
             f"the executed notebook would overwrite its source; choose an output folder other than {out}", name
         )
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (executed, html, manifest):
+    for stale in (executed, html, results, manifest):
         stale.unlink(missing_ok=True)
     os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")
     started = _now()
@@ -480,10 +497,26 @@ def run_report(
             render_html(executed, html)
         except Exception as exc:  # nbconvert or template trouble: the manifest still records the run
             failure = failure or ReportError(f"could not render the HTML: {type(exc).__name__}: {exc}", name)
-    _write_manifest(manifest, path, checked, declared, executed, html, started, finished, failure)
+        failure = _write_results(results, executed, name, checked, failure)
+    _write_manifest(manifest, path, checked, declared, executed, html, results, started, finished, failure)
     if failure is not None:
         raise failure
-    return ReportResult(name, executed, html, manifest, checked, started, finished)
+    glued = results if results.is_file() else None
+    return ReportResult(name, executed, html, manifest, checked, started, finished, glued)
+
+
+def _write_results(
+    target: Path, executed: Path, name: str, parameters: dict[str, object], failure: ReportError | None
+) -> ReportError | None:
+    """Write the results the notebook glued, if any; returns the run's failure (a new one if this fails)."""
+    try:
+        glued = collect(nbformat.read(executed, as_version=4))
+        if glued is not None:
+            status, error = ("failed", str(failure)) if failure else ("ok", None)
+            write_results(target, results_document(name, glued, status=status, error=error, parameters=parameters))
+    except (ReportError, ParameterError, ValueError) as exc:  # the report still gets its manifest
+        return failure or ReportError(f"could not write the results: {exc}", name)
+    return failure
 
 
 def _cell_failure(path: Path, exc: PapermillExecutionError, executed: Path) -> ReportError:
@@ -643,13 +676,16 @@ def _write_manifest(
     declared: Mapping[str, Parameter],
     executed: Path,
     html: Path,
+    results: Path,
     started: dt.datetime,
     finished: dt.datetime,
     failure: ReportError | None,
 ) -> None:
     source = effective_source(parameters, declared)
     outputs = {
-        p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in (executed, html) if p.is_file()
+        p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
+        for p in (executed, html, results)
+        if p.is_file()
     }
     kernel = None
     if executed.is_file():
@@ -667,6 +703,7 @@ def _write_manifest(
         "seconds": round((finished - started).total_seconds(), 3),
         "inputs": None if source is None else hash_inputs(source),
         "outputs": outputs,
+        "results": results.name if results.is_file() else None,
         "versions": package_versions() | {"kernel_python": kernel},
         "platform": platform.platform(),
     }

@@ -65,7 +65,8 @@ def _describe(name: str, declared: dict[str, Parameter]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``forensics report``; returns the exit status."""
-    names = list(available_notebooks()) if args.notebook == ALL else [args.notebook]
+    # "all" means the report notebooks; exercises (training/...) take their own scenario and run by name
+    names = [n for n in available_notebooks() if "/" not in n] if args.notebook == ALL else [args.notebook]
     declared = {name: notebook_parameters(resolve_notebook(name)) for name in names}
     if args.list:
         print("\n\n".join(_describe(resolve_notebook(n).stem, d) for n, d in declared.items()))
@@ -92,13 +93,13 @@ def run(args: argparse.Namespace) -> int:
         except ReportError as exc:
             if not every:
                 raise
-            failures.append(str(exc))
+            failures.append(name)
             print(f"forensics report: error: {exc}", file=sys.stderr)
             continue
         if not args.quiet:
             seconds = (result.finished - result.started).total_seconds()
-            also = f"{result.executed.name}, {result.manifest.name}"
+            also = ", ".join(p.name for p in (result.executed, result.manifest, result.results) if p)
             print(f"{result.notebook}: {result.html} ({seconds:.1f} s; also {also})")
     if failures:
-        raise ReportError(f"{len(failures)} of {len(plans)} notebooks failed (see above)")
+        raise ReportError(f"{len(failures)} of {len(plans)} notebooks failed (see above): {', '.join(failures)}")
     return 0

@@ -92,13 +92,17 @@ class LocalStore(Store):
 
     def __init__(self, root: Path, metadata: Mapping[str, Mapping[str, str]]) -> None:
         self.root = os.fspath(root)
+        # A root inside the layout (".../AWSLogs" or ".../AWSLogs/<account>") keeps the
+        # layout's head in its keys, so it reads like the folder above it.
+        parts = Path(root).resolve().parts
+        head = "/".join(parts[parts.index("AWSLogs") :]) + "/" if "AWSLogs" in parts else ""
         self._paths: dict[str, str] = {}
         for folder, dirs, files in os.walk(root, followlinks=False):
             dirs.sort()
             for name in sorted(files):
                 path = os.path.join(folder, name)
                 if not os.path.islink(path):
-                    self._paths[os.path.relpath(path, root).replace(os.sep, "/")] = path
+                    self._paths[head + os.path.relpath(path, root).replace(os.sep, "/")] = path
         self._by_tail: dict[str, list[str]] = {}
         for rel in self._paths:
             tail = _tail(rel)

@@ -15,6 +15,7 @@ import pytest
 from cloudtrail_builders import iam_user, record, write_log
 from forensics import ParameterError, ReportError
 from forensics import report as rp
+from forensics.cli import EXIT_ERROR, main
 from forensics.report import (
     CSP,
     Parameter,
@@ -30,6 +31,7 @@ from forensics.report import (
     run_report,
     validate_parameters,
 )
+from forensics.results import read_results
 
 DATA = Path(__file__).parent / "data"
 FAILING = DATA / "failing.ipynb"
@@ -363,6 +365,65 @@ def test_a_failing_cell_names_the_cell_and_still_writes_everything(tmp_path: Pat
     assert manifest["error"] == {"message": str(error), "cell_index": 3}
     assert manifest["parameters"] == {"message": "disk <full>"}
     assert manifest["inputs"] is None  # the notebook has no source parameter
+    assert manifest["results"] is None and not (tmp_path / "failing.results.json").exists()  # it glued nothing
+
+
+def glueing_notebook(path: Path, fail: bool) -> Path:
+    """A small report notebook that glues results, then fails if asked to."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    parameters = nbformat.v4.new_code_cell('case_id: str = "IR-1"  # case identifier')
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        parameters,
+        nbformat.v4.new_code_cell(
+            "import pandas as pd\nfrom forensics.results import glue\n"
+            f'glue("{path.stem}", {{"case_id": case_id, "events": 3, "first": pd.Timestamp("2024-03-14T02:00Z")}})'
+        ),
+        nbformat.v4.new_code_cell('raise RuntimeError("after the results")' if fail else 'print("done")'),
+    ]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_results_glued_before_a_failure_are_written_with_the_failure(tmp_path: Path) -> None:
+    notebook = glueing_notebook(tmp_path / "partial.ipynb", fail=True)
+    with pytest.raises(ReportError) as caught:
+        run_report(notebook, {"case_id": "0123"}, tmp_path / "out")
+    results = tmp_path / "out" / "partial.results.json"
+    assert read_results(results) == {
+        "results_version": 1, "notebook": "partial", "status": "failed", "error": str(caught.value),
+        "parameters": {"case_id": "0123"}, "case_id": "0123", "events": 3, "first": "2024-03-14T02:00:00+00:00",
+    }  # fmt: skip
+    manifest = json.loads((tmp_path / "out" / "partial.manifest.json").read_text())
+    assert manifest["results"] == "partial.results.json"
+    assert manifest["outputs"]["partial.results.json"] == {
+        "bytes": results.stat().st_size, "sha256": hashlib.sha256(results.read_bytes()).hexdigest()
+    }
+    page = Page((tmp_path / "out" / "partial.html").read_text(encoding="utf-8"))
+    assert_safe_page(page)
+    assert "Machine-readable results (case_id, events, first): partial.results.json beside this report" in page.all_text
+    assert '"events"' not in page.all_text  # the JSON itself stays out of the HTML
+
+
+@pytest.mark.slow
+def test_report_all_runs_every_notebook_and_names_the_one_that_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    glueing_notebook(folder / "good.ipynb", fail=False)
+    (folder / "failing.ipynb").write_bytes(FAILING.read_bytes())
+    monkeypatch.setattr(rp, "NOTEBOOK_PACKAGE", "forensics_no_such_package")
+    monkeypatch.setattr(rp, "REPO_NOTEBOOKS", folder)
+    code = main(["report", "all", "--sample", "--out", str(tmp_path / "out"), "-q"])
+    _, err = capsys.readouterr()
+    assert code == EXIT_ERROR
+    assert "forensics report: error: failing (cell 3): ValueError: boom" in err
+    assert err.rstrip().endswith("1 of 2 notebooks failed (see above)")
+    good = read_results(tmp_path / "out" / "good.results.json")  # the others still ran
+    assert (good["status"], good["case_id"]) == ("ok", "SAMPLE")
 
 
 PAYLOADS = {

@@ -626,3 +626,15 @@ def test_a_week_of_hourly_digests_with_2000_logs_validates_in_seconds(trail: Tra
     elapsed = time.perf_counter() - started
     assert (len(result.digests), len(result.logs), result.ok) == (week, 2016, True)
     assert elapsed < 10, f"{elapsed:.1f} s"
+
+
+def test_a_root_inside_the_layout_reads_like_the_folder_above(trail: Trail, tmp_path: Path) -> None:
+    """`validate_trail(".../AWSLogs")`, the folder the loader is usually given, finds the same chain."""
+    d0, d1, d2 = three_hours(trail)
+    root = trail.write(tmp_path / "evidence")
+    keys = trail.public_keys_file(tmp_path / "public-keys.json")
+    metadata = trail.metadata_file(tmp_path / "digest-metadata.json")
+    above = validate_trail(root, public_keys=keys, object_metadata=metadata, acquired_at=acquired(3))
+    inside = validate_trail(root / "AWSLogs", public_keys=keys, object_metadata=metadata, acquired_at=acquired(3))
+    assert statuses(inside.digests) == statuses(above.digests) == {d0: "valid", d1: "valid", d2: "valid"}
+    assert statuses(inside.logs) == all_logs(trail) and inside.ok
