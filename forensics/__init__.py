@@ -72,6 +72,8 @@ _EXPORTS: dict[str, str] = {
     "read_results": "forensics.results",
     "Verdict": "forensics.results",
     "ReportResult": "forensics.report",
+    "training": "forensics.training",
+    "scenario_questions": "forensics.scenarios",
     "list_scenarios": "forensics.scenarios",
     "make_scenario": "forensics.scenarios",
     "load_answer_key": "forensics.scenarios",
@@ -112,7 +114,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
-    from forensics import detect
+    from forensics import detect, training
     from forensics.acquire import AcquisitionResult, acquire
     from forensics.alarms import load_alarm_history, load_alarms
     from forensics.athena import build_query, create_table_sql, load_athena
@@ -130,7 +132,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from forensics.results import Verdict, read_results
     from forensics.s3trail import load_s3
     from forensics.sample import SAMPLE_END, SAMPLE_START, sample_answer_key, sample_cloudtrail_path, sample_path
-    from forensics.scenarios import ScenarioInfo, list_scenarios, load_answer_key, make_scenario
+    from forensics.scenarios import ScenarioInfo, list_scenarios, load_answer_key, make_scenario, scenario_questions
     from forensics.schema import COLUMNS, EVENT_COLUMNS, SCHEMA_VERSION
     from forensics.timeline import change_points, probable_causes
     from forensics.timelineplot import alarm_panels

@@ -651,6 +651,9 @@ def effective_source(parameters: Mapping[str, object], declared: Mapping[str, Pa
     if "source" not in declared:
         return None
     value = parameters.get("source", declared["source"].default_value)
+    if value == SAMPLE_SOURCE and "scenario_dir" in declared:  # an exercise: empty source = its own trail
+        folder = parameters.get("scenario_dir", declared["scenario_dir"].default_value)
+        return str(Path(str(folder), "AWSLogs")) if folder else None
     if value == SAMPLE_SOURCE:
         from forensics.sample import sample_cloudtrail_path
 

@@ -11,10 +11,15 @@ The same name, seed and noise give byte-identical files. Command line::
 
     python -m forensics.scenarios list
     python -m forensics.scenarios make leaked-key OUT --seed 7 [--noise 1.0] [--overwrite]
+    python -m forensics.scenarios serve crypto-mining --endpoint-url http://127.0.0.1:5000 [--shift-to-now] [--logs]
 
-Adding a scenario: write a module with ``INFO`` (a :class:`ScenarioInfo`) and
-``generate(seed, noise) -> Generated`` (copy :mod:`forensics.scenarios.leaked_key`), and add one
-line to :data:`SCENARIOS`.
+Each scenario also declares its exercise (``QUESTIONS``); :mod:`forensics.training` grades
+answers to it, and :mod:`forensics.scenarios.serve` uploads a scenario to AWS APIs (moto).
+
+Adding a scenario: write a module with ``INFO`` (a :class:`ScenarioInfo`),
+``generate(seed, noise) -> Generated`` and ``QUESTIONS`` (the exercise, as
+:class:`~forensics.scenarios.questions.Question` values; copy
+:mod:`forensics.scenarios.crypto_mining`), and add one line to :data:`SCENARIOS`.
 """
 
 from __future__ import annotations
@@ -29,14 +34,20 @@ from typing import Any, Protocol
 from forensics.errors import ParameterError, SourceError
 from forensics.scenarios.cloudwatch import write_cloudwatch
 from forensics.scenarios.model import Generated, ScenarioInfo
+from forensics.scenarios.questions import Question
 from forensics.scenarios.writer import write_trail
 
-__all__ = ["SCENARIOS", "ScenarioInfo", "list_scenarios", "load_answer_key", "make_scenario"]
+__all__ = [
+    "SCENARIOS", "Question", "ScenarioInfo", "list_scenarios", "load_answer_key", "make_scenario", "scenario_questions"
+]  # fmt: skip
 
 #: Scenario name -> module that defines it (imported when asked for).
 SCENARIOS: dict[str, str] = {
     "leaked-key": "forensics.scenarios.leaked_key",
     "rds-lambda-outage": "forensics.scenarios.rds_lambda_outage",
+    "crypto-mining": "forensics.scenarios.crypto_mining",
+    "defence-evasion": "forensics.scenarios.defence_evasion",
+    "s3-ransomware": "forensics.scenarios.s3_ransomware",
 }
 
 ANSWER_KEY = "answer-key.json"
@@ -45,6 +56,7 @@ DEFAULT_SEED = 7
 
 class _ScenarioModule(Protocol):
     INFO: ScenarioInfo
+    QUESTIONS: tuple[Question, ...]
 
     def generate(self, seed: int, noise: float) -> Generated: ...
 
@@ -59,6 +71,11 @@ def _module(name: str) -> _ScenarioModule:
 def list_scenarios() -> list[ScenarioInfo]:
     """Every scenario, by name."""
     return [_module(name).INFO for name in sorted(SCENARIOS)]
+
+
+def scenario_questions(name: str) -> tuple[Question, ...]:
+    """The exercise questions of scenario ``name`` (graded by :func:`forensics.training.check`)."""
+    return _module(name).QUESTIONS
 
 
 def make_scenario(

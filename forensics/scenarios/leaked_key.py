@@ -54,6 +54,7 @@ from forensics.scenarios.cloudwatch import Transition
 from forensics.scenarios.identities import JSON, RoleSession
 from forensics.scenarios.ids import Ids
 from forensics.scenarios.model import Generated, ScenarioInfo
+from forensics.scenarios.questions import Question
 from forensics.scenarios.records import Actor, Trail, service_actor
 from forensics.scenarios.times import floor, later, utc
 
@@ -87,6 +88,109 @@ KALI_CLI = "aws-cli/2.15.25 Python/3.11.8 Linux/6.6.9-amd64 exe/x86_64.kali.2024
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 SESSION_NAME = "export-backfill"
 DISCOVERY_REGIONS = ("us-east-1", "eu-west-1", "us-west-2", "eu-central-1", "ap-southeast-1")
+
+
+QUESTIONS = (
+    Question(
+        "leaked_key",
+        "Which access key ID did the intruder use first?",
+        "text",
+        "exact",
+        "attacker.access_key_ids.leaked[0]",
+        2,
+        ("Start from the burst of denied calls across regions: which key made them?",),
+        "access keys",
+    ),
+    Question(
+        "leaked_user",
+        "Which IAM user does that key belong to (name or ARN)?",
+        "text",
+        "exact",
+        "attacker.principal_arns[0]",
+        1,
+        ("The userIdentity of those calls names the user.",),
+        "users",
+    ),
+    Question(
+        "source_ips",
+        "From which source IP addresses did the intruder act? (a list)",
+        "list",
+        "set",
+        "attacker.source_ips",
+        2,
+        ("The intruder changed address when it changed credentials.", "Follow every key the intruder used."),
+        "source IPs",
+    ),
+    Question(
+        "created_key",
+        "Which access key ID did the intruder create?",
+        "text",
+        "exact",
+        "attacker.access_key_ids.created[0]",
+        1,
+        ("responseElements of the call that created it.",),
+        "access keys",
+    ),
+    Question(
+        "role",
+        "Which IAM role did the intruder assume (name or ARN)?",
+        "text",
+        "exact",
+        "attacker.roles_assumed[0].roleArn",
+        1,
+        ("The role is assumed all day by a service too; look for the session the new key created.",),
+        "roles",
+    ),
+    Question(
+        "first_action",
+        "When did the intruder first use the leaked key (UTC)?",
+        "time",
+        "time",
+        "stages[0].events[0].eventTime",
+        1,
+        ("The first call only checked that the key works.",),
+        tolerance=60,
+    ),
+    Question(
+        "public_bucket",
+        "Which bucket did the intruder make public (name or ARN)?",
+        "text",
+        "exact",
+        "resources_touched[arn:aws:s3:::*]",
+        1,
+        ("Look for bucket policy and ACL changes.",),
+        "buckets",
+    ),
+    Question(
+        "objects_downloaded",
+        "How many objects did the intruder download?",
+        "number",
+        "exact",
+        "len(objects_downloaded)",
+        1,
+        ("Count the intruder's GetObject data events (each object once).",),
+    ),
+    Question(
+        "db_stop",
+        "Which eventID stopped the orders database?",
+        "text",
+        "exact",
+        "stages[*].events[eventName=StopDBInstance].eventID",
+        2,
+        ("More than one database was stopped that day; check which one and by whom.",),
+        "events",
+    ),
+    Question(
+        "throttle_alarm_cause",
+        "Which eventID made the checkout-handler-throttles alarm go to ALARM?",
+        "text",
+        "any-of",
+        "alarms[alarm=checkout-handler-throttles].transitions[to=ALARM].caused_by",
+        2,
+        ("What limits how many copies of a function may run?",),
+        "events",
+    ),
+)
 
 
 class _Story:

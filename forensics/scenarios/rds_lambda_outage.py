@@ -39,6 +39,7 @@ from forensics.scenarios.cloudwatch import Transition
 from forensics.scenarios.identities import JSON, RoleSession, SAMLUser
 from forensics.scenarios.ids import Ids
 from forensics.scenarios.model import Generated, ScenarioInfo
+from forensics.scenarios.questions import Question
 from forensics.scenarios.records import Actor, Trail
 from forensics.scenarios.times import later, utc
 
@@ -58,6 +59,90 @@ DATA_END = utc("2024-04-18T20:00:00Z")
 INSIDER = "sam@acme.example"
 HOME_IP = "198.51.100.140"
 HOME_BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:124.0) Gecko/20100101 Firefox/124.0"
+
+
+QUESTIONS = (
+    Question(
+        "who",
+        "Who stopped orders-db? (the principal's ARN, or the session name)",
+        "text",
+        "exact",
+        "stages[*].events[eventName=StopDBInstance].actor",
+        2,
+        ("Two databases were stopped that day, by the same role; the session tells people apart.",),
+        "principals",
+    ),
+    Question(
+        "source_ips",
+        "From which source IP addresses did that person act? (a list)",
+        "list",
+        "set",
+        "attacker.source_ips",
+        1,
+        ("Follow the session from its sign-in.",),
+        "source IPs",
+    ),
+    Question(
+        "sign_in",
+        "Which eventID opened that person's session?",
+        "text",
+        "exact",
+        "attacker.roles_assumed[0].eventID",
+        2,
+        ("IAM Identity Center sessions start with a federation call.",),
+        "events",
+    ),
+    Question(
+        "session_key",
+        "Which access key ID did the session use?",
+        "text",
+        "exact",
+        "attacker.access_key_ids.sessions[0]",
+        1,
+        ("The credentials in the response of the call that opened the session.",),
+        "access keys",
+    ),
+    Question(
+        "silenced",
+        "Which call stopped the alarms from notifying anyone? (eventName)",
+        "text",
+        "exact",
+        "stages[*].events[technique=T1562.001].eventName",
+        2,
+        ("The alarms changed state, but the alarm history has no actions after a certain time.",),
+        "event names",
+    ),
+    Question(
+        "stop_event",
+        "Which eventID stopped orders-db?",
+        "text",
+        "exact",
+        "stages[*].events[eventName=StopDBInstance].eventID",
+        1,
+        ("Check the database identifier in requestParameters.",),
+        "events",
+    ),
+    Question(
+        "throttle_event",
+        "Which eventID throttled checkout-handler?",
+        "text",
+        "exact",
+        "stages[*].events[eventName=PutFunctionConcurrency*].eventID",
+        1,
+        ("Lambda's event names carry an API version.",),
+        "events",
+    ),
+    Question(
+        "first_action",
+        "When did the session start (UTC)?",
+        "time",
+        "time",
+        "stages[0].events[0].eventTime",
+        1,
+        ("Office hours end at 17:30.",),
+        tolerance=60,
+    ),
+)
 
 
 def generate(seed: int, noise: float) -> Generated:

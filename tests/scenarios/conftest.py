@@ -42,3 +42,18 @@ def leaked_key(generated: Callable[[str], Scenario]) -> Scenario:
 @pytest.fixture(scope="session")
 def outage(generated: Callable[[str], Scenario]) -> Scenario:
     return generated("rds-lambda-outage")
+
+
+@pytest.fixture(scope="session")
+def mining(generated: Callable[[str], Scenario]) -> Scenario:
+    return generated("crypto-mining")
+
+
+@pytest.fixture(scope="session")
+def evasion(generated: Callable[[str], Scenario]) -> Scenario:
+    return generated("defence-evasion")
+
+
+@pytest.fixture(scope="session")
+def ransomware(generated: Callable[[str], Scenario]) -> Scenario:
+    return generated("s3-ransomware")

@@ -16,7 +16,7 @@ from .reading import Scenario
 ACCOUNT = "012345678901"
 EVENT_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 NAME_TIME = re.compile(r"_(\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json\.gz$")
-DATA_EVENTS = ("GetObject", "PutObject", "ListObjects")
+DATA_EVENTS = ("GetObject", "PutObject", "ListObjects", "DeleteObject", "DeleteObjects")
 
 
 def _key_of(record: dict) -> str | None:
@@ -187,12 +187,15 @@ def test_metrics_parse_in_the_cli_shapes(scenario: Scenario) -> None:
 
 def test_benign_lookalikes_are_not_attacker_events(scenario: Scenario) -> None:
     lookalikes = scenario.key["benign_lookalikes"]
-    assert {e["eventName"] for e in lookalikes} == {"StopDBInstance", "PutFunctionConcurrency20171031"}
+    shared = {  # the ordinary day's look-alikes, in every scenario
+        "StopDBInstance": {"dBInstanceIdentifier": "staging-db"},
+        "PutFunctionConcurrency20171031": {"functionName": "report-generator", "reservedConcurrentExecutions": 5},
+    }
+    assert set(shared) <= {e["eventName"] for e in lookalikes}
     for entry in lookalikes:
         record = scenario.by_id[entry["eventID"]]
-        assert entry["eventID"] not in scenario.attacker_ids
-        assert record["requestParameters"] in (
-            {"dBInstanceIdentifier": "staging-db"},
-            {"functionName": "report-generator", "reservedConcurrentExecutions": 5},
-        )
+        assert entry["eventID"] not in scenario.attacker_ids and entry["why_benign"]
+        assert record["eventName"] == entry["eventName"]
+        if entry["eventName"] in shared:
+            assert record["requestParameters"] == shared[entry["eventName"]]
     assert not {e["eventID"] for e in scenario.key["response"]} & scenario.attacker_ids

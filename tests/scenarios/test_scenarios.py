@@ -8,27 +8,35 @@ from pathlib import Path
 import pytest
 
 from forensics.errors import ForensicsError, ParameterError, SourceError
-from forensics.scenarios import list_scenarios, load_answer_key, make_scenario
+from forensics.scenarios import SCENARIOS, list_scenarios, load_answer_key, make_scenario
+from forensics.scenarios.answerkey import TACTICS
 from forensics.scenarios.cli import main
 
 from .reading import read_scenario, tree
 
 
 def test_list_scenarios() -> None:
-    (info,) = [s for s in list_scenarios() if s.name == "leaked-key"]
-    assert info.title and info.description
-    assert info.tactics[0] == "Initial Access" and "Impact" in info.tactics
+    infos = {s.name: s for s in list_scenarios()}
+    assert sorted(infos) == sorted(SCENARIOS)
+    assert len(infos) >= 5
+    for info in infos.values():
+        assert info.title and info.description
+        assert info.tactics[0] == "Initial Access"
+        assert set(info.tactics) <= {tactic for _, tactic in TACTICS.values()}
+    assert "Impact" in infos["leaked-key"].tactics
 
 
-def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
-    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
-        make_scenario("leaked-key", tmp_path / name, seed=seed)
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path, name: str) -> None:
+    for folder, seed in (("a", 3), ("b", 3), ("c", 4)):
+        make_scenario(name, tmp_path / folder, seed=seed, noise=0.3)
     a, b, c = tree(tmp_path / "a"), tree(tmp_path / "b"), tree(tmp_path / "c")
     assert a == b
     assert set(a) != set(c)  # other file names (times and random suffixes)
     key_a, key_c = (json.loads(t["answer-key.json"]) for t in (a, c))
     assert key_a["attacker"]["access_key_ids"] != key_c["attacker"]["access_key_ids"]
     assert key_a["attacker"]["source_ips"] == key_c["attacker"]["source_ips"]  # the story's addresses are fixed
+    assert [s["stage"] for s in key_a["stages"]] == [s["stage"] for s in key_c["stages"]]
 
 
 def test_refuses_a_non_empty_folder_unless_told(tmp_path: Path) -> None:
@@ -49,18 +57,22 @@ def test_bad_parameters(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
 
 
-def test_noise_zero_leaves_only_the_attack_and_the_response(tmp_path: Path) -> None:
-    scenario = read_scenario(make_scenario("leaked-key", tmp_path, seed=5, noise=0))
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_noise_zero_leaves_only_the_attack_and_the_response(tmp_path: Path, name: str) -> None:
+    scenario = read_scenario(make_scenario(name, tmp_path, seed=5, noise=0))
     response = {e["eventID"] for e in scenario.key["response"]}
     assert {r["eventID"] for r in scenario.records} == scenario.attacker_ids | response
     assert scenario.key["benign_lookalikes"] == []
 
 
-def test_noise_scales_the_background(tmp_path: Path) -> None:
-    quiet = read_scenario(make_scenario("leaked-key", tmp_path / "quiet", seed=5, noise=0.5))
-    busy = read_scenario(make_scenario("leaked-key", tmp_path / "busy", seed=5, noise=2))
-    assert len(quiet.attacker_ids) == len(busy.attacker_ids)
-    assert 1.5 * len(quiet.records) < len(busy.records)
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_noise_scales_the_background(tmp_path: Path, name: str) -> None:
+    quiet = read_scenario(make_scenario(name, tmp_path / "quiet", seed=5, noise=0.5))
+    busy = read_scenario(make_scenario(name, tmp_path / "busy", seed=5, noise=2))
+    stages = [[(s["stage"], s["techniques"]) for s in x.key["stages"]] for x in (quiet, busy)]
+    assert stages[0] == stages[1]  # the same story (s3-ransomware deletes whatever the pipeline wrote, so counts vary)
+    background = [len(x.records) - len(x.attacker_ids) for x in (quiet, busy)]
+    assert 1.5 * background[0] < background[1]
 
 
 def test_load_answer_key(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ access key is never logged.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from forensics.scenarios.api.call import GLOBAL_REGION, Call
@@ -109,3 +110,49 @@ def update_access_key(user_name: str, access_key_id: str, status: str) -> Call:
 
 def delete_access_key(user_name: str, access_key_id: str) -> Call:
     return _iam("DeleteAccessKey", False, {"userName": user_name, "accessKeyId": access_key_id})
+
+
+def create_user(user: IAMUser, created: datetime) -> Call:
+    return _iam(
+        "CreateUser",
+        False,
+        {"userName": user.name},
+        {
+            "user": {
+                "path": "/",
+                "userName": user.name,
+                "userId": user.user_id,
+                "arn": user.arn,
+                "createDate": console_date(created),
+            }
+        },
+    )
+
+
+def create_login_profile(user_name: str, created: datetime) -> Call:
+    """``CreateLoginProfile``: console access with a password (which is never logged)."""
+    return _iam(
+        "CreateLoginProfile",
+        False,
+        {"userName": user_name, "passwordResetRequired": False},
+        {
+            "loginProfile": {
+                "userName": user_name,
+                "createDate": console_date(created),
+                "passwordResetRequired": False,
+            }
+        },
+    )
+
+
+def delete_login_profile(user_name: str) -> Call:
+    return _iam("DeleteLoginProfile", False, {"userName": user_name})
+
+
+def update_assume_role_policy(role: Role, policy: JSON) -> Call:
+    """``UpdateAssumeRolePolicy``: CloudTrail records the new trust policy as a JSON string."""
+    return _iam(
+        "UpdateAssumeRolePolicy",
+        False,
+        {"roleName": role.name, "policyDocument": json.dumps(policy, separators=(",", ":"))},
+    )

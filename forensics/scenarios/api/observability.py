@@ -98,3 +98,26 @@ def get_cost_and_usage(start: str, end: str) -> Call:
         host="ce.us-east-1.amazonaws.com",
         region=GLOBAL_REGION,
     )
+
+
+def get_event_selectors(trail_arn: str) -> Call:
+    return Call(
+        "cloudtrail.amazonaws.com",
+        "GetEventSelectors",
+        True,
+        {"trailName": trail_arn},
+        host="cloudtrail.{region}.amazonaws.com",
+    )
+
+
+def stop_logging(trail_arn: str) -> Call:
+    """``StopLogging``: the trail records nothing more, in any region, until ``StartLogging``."""
+    return Call(
+        "cloudtrail.amazonaws.com", "StopLogging", False, {"name": trail_arn}, host="cloudtrail.{region}.amazonaws.com"
+    )
+
+
+def start_logging(trail_arn: str) -> Call:
+    return Call(
+        "cloudtrail.amazonaws.com", "StartLogging", False, {"name": trail_arn}, host="cloudtrail.{region}.amazonaws.com"
+    )

@@ -7,6 +7,8 @@ bucket. ``ListObjectsV2`` is recorded as ``ListObjects`` with ``list-type: "2"``
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from forensics.scenarios.api.call import Call, Error
 from forensics.scenarios.identities import JSON
 
@@ -215,3 +217,72 @@ def kms_generate_data_key(key_arn: str, bucket: str) -> Call:
         request={"keyId": key_arn, "encryptionContext": {"aws:s3:arn": f"arn:aws:s3:::{bucket}"}, "keySpec": "AES_256"},
         resources=_kms_key_resource(key_arn),
     )
+
+
+def get_bucket_versioning(account: str, bucket: str) -> Call:
+    return _bucket_call(account, bucket, "GetBucketVersioning", True, "versioning")
+
+
+def put_bucket_versioning(account: str, bucket: str, status: str) -> Call:
+    """``PutBucketVersioning`` to ``Enabled`` or ``Suspended`` (suspending keeps old versions)."""
+    configuration = {"VersioningConfiguration": {"Status": status, "xmlns": "http://s3.amazonaws.com/doc/2006-03-01/"}}
+    return _bucket_call(account, bucket, "PutBucketVersioning", False, "versioning", configuration)
+
+
+def put_bucket_lifecycle_expire_all(account: str, bucket: str, rule_id: str, days: int) -> Call:
+    """``PutBucketLifecycle`` (``PutBucketLifecycleConfiguration``): expire every object and every
+    noncurrent version after ``days`` days."""
+    configuration = {
+        "LifecycleConfiguration": {
+            "xmlns": "http://s3.amazonaws.com/doc/2006-03-01/",
+            "Rule": {
+                "ID": rule_id,
+                "Status": "Enabled",
+                "Filter": {"Prefix": ""},
+                "Expiration": {"Days": days},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": days},
+            },
+        }
+    }
+    return _bucket_call(account, bucket, "PutBucketLifecycle", False, "lifecycle", configuration)
+
+
+def delete_bucket_lifecycle(account: str, bucket: str) -> Call:
+    return _bucket_call(account, bucket, "DeleteBucketLifecycle", False, "lifecycle")
+
+
+def delete_object(account: str, bucket: str, key: str) -> Call:
+    """An S3 ``DeleteObject`` data event (without a version: a delete marker hides the object)."""
+    return _object_call(account, bucket, key, "DeleteObject", False, 0, None)
+
+
+def delete_objects(account: str, bucket: str) -> Call:
+    """An S3 ``DeleteObjects`` (multi-object delete) data event: CloudTrail does not record which keys."""
+    return Call(
+        "s3.amazonaws.com",
+        "DeleteObjects",
+        False,
+        request={"bucketName": bucket, "Host": _s3_host(bucket), "delete": ""},
+        resources=(
+            {"type": "AWS::S3::Object", "ARNPrefix": f"arn:aws:s3:::{bucket}/"},
+            _bucket_resource(account, bucket),
+        ),
+        additional=_s3_additional(0, 2048),
+        host=_s3_host(bucket),
+        category="Data",
+    )
+
+
+def kms_disabled(key_arn: str) -> Error:
+    """How S3 fails a write or a read that needs a disabled KMS key."""
+    return Error("KMS.DisabledException", f"{key_arn} is disabled.")
+
+
+def no_such_key() -> Error:
+    return Error("NoSuchKey", "The specified key does not exist.")
+
+
+def get_object_version(account: str, bucket: str, key: str, version_id: str, size: int) -> Call:
+    """An S3 ``GetObject`` data event for one version of an object."""
+    call = _object_call(account, bucket, key, "GetObject", True, size, None)
+    return replace(call, request={**(call.request or {}), "versionId": version_id})
