@@ -204,12 +204,15 @@ def test_a_changed_log_is_not_verified_and_says_why(signed, tmp_path: Path) -> N
 
 def test_digests_the_validator_cannot_see_are_not_checked(signed) -> None:
     _, root, keys, metadata = signed
-    blind = _validate(root / "AWSLogs", keys, metadata)  # the folder below the one that holds AWSLogs/
+    inside = _validate(root / "AWSLogs", keys, metadata)  # the loader's usual root: the same chain
+    assert not inside.chains.empty and integrity_verdict(inside, digests=3).status == "verified"
+    logs_only = next((root / "AWSLogs").glob("*/CloudTrail"))  # below the digests: none visible
+    blind = _validate(logs_only, keys, metadata)
     assert blind.chains.empty
     assert integrity_verdict(blind, digests=3) == Verdict(
         "not-checked",
         False,
-        f"UNVERIFIED: 3 digest files are present but the validator found no digest chain in {root / 'AWSLogs'}; "
+        f"UNVERIFIED: 3 digest files are present but the validator found no digest chain in {logs_only}; "
         "validate the folder that holds AWSLogs/",
     )
     assert integrity_verdict(blind, digests=0).status == "no-digests"
