@@ -20,7 +20,7 @@ Timed separately (median of ``--repeat`` runs, in-process, imports excluded):
   shape of the research measurement (actor -> service, 0.24 s for 28k edges there);
 * ``baseline``: a ``MultiDiGraph`` with one edge per (event, resource) carrying
   ``eventName``/``eventTime``/``eventID``: what "no aggregation" costs;
-* ``reach``: :func:`forensics.graph.reach` from the busiest access key.
+* ``reach``: :func:`forensics.graphwalk.reach` from the busiest access key.
 
 Results are printed and written as JSON to ``bench/results/graph.json``.
 """
@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from forensics import schema
-from forensics.graph import activity_graph, reach
+from forensics.graph import activity_graph
+from forensics.graphwalk import reach
 from forensics.resources import SERVICE, extract_resources
 
 ACCOUNT = "012345678901"

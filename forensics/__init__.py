@@ -49,19 +49,19 @@ _EXPORTS: dict[str, str] = {
     "Detections": "forensics.detect",
     "extract_resources": "forensics.resources",
     "activity_graph": "forensics.graph",
-    "events_for_edge": "forensics.graph",
-    "reach": "forensics.graph",
-    "touched_by": "forensics.graph",
-    "who_did": "forensics.graph",
+    "events_for_edge": "forensics.graphwalk",
+    "reach": "forensics.graphwalk",
+    "touched_by": "forensics.graphwalk",
+    "who_did": "forensics.graphwalk",
     "draw_graph": "forensics.graphplot",
     "export_graph": "forensics.graphplot",
     "load_metric_data": "forensics.metrics",
-    "discover_metrics": "forensics.metrics",
+    "discover_metrics": "forensics.discovery",
     "MetricsWarning": "forensics.metrics",
     "load_alarms": "forensics.alarms",
     "load_alarm_history": "forensics.alarms",
     "probable_causes": "forensics.timeline",
-    "change_points": "forensics.timeline",
+    "change_points": "forensics.changepoints",
     "alarm_panels": "forensics.timelineplot",
     # evidence integrity
     "validate_trail": "forensics.integrity",
@@ -120,13 +120,15 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from forensics.athena import build_query, create_table_sql, load_athena
     from forensics.cloudtrail import LoadResult, load_cloudtrail
     from forensics.detect import Detections
-    from forensics.graph import activity_graph, events_for_edge, reach, touched_by, who_did
+    from forensics.graph import activity_graph
+    from forensics.graphwalk import events_for_edge, reach, touched_by, who_did
     from forensics.graphplot import draw_graph, export_graph
     from forensics.integrity import TrailValidation, file_status, validate_trail
     from forensics.loadreport import LoadReport
     from forensics.logsource import load_log_group
     from forensics.lookup import load_lookup_events
-    from forensics.metrics import MetricsWarning, discover_metrics, load_metric_data
+    from forensics.discovery import discover_metrics
+    from forensics.metrics import MetricsWarning, load_metric_data
     from forensics.report import ReportResult, run_report
     from forensics.resources import extract_resources
     from forensics.results import Verdict, read_results
@@ -134,6 +136,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from forensics.sample import SAMPLE_END, SAMPLE_START, sample_answer_key, sample_cloudtrail_path, sample_path
     from forensics.scenarios import ScenarioInfo, list_scenarios, load_answer_key, make_scenario, scenario_questions
     from forensics.schema import COLUMNS, EVENT_COLUMNS, SCHEMA_VERSION
-    from forensics.timeline import change_points, probable_causes
+    from forensics.changepoints import change_points
+    from forensics.timeline import probable_causes
     from forensics.timelineplot import alarm_panels
     from forensics.window import Incident, parse_time

@@ -81,6 +81,8 @@ TECHNIQUES: dict[str, tuple[str, tuple[str, ...]]] = {
     "T1098.003": ("Account Manipulation: Additional Cloud Roles", ("persistence", "privilege-escalation")),
     "T1136.003": ("Create Account: Cloud Account", ("persistence",)),
     "T1485": ("Data Destruction", ("impact",)),
+    "T1486": ("Data Encrypted for Impact", ("impact",)),
+    "T1490": ("Inhibit System Recovery", ("impact",)),
     "T1489": ("Service Stop", ("impact",)),
     "T1496": ("Resource Hijacking", ("impact",)),
     "T1526": ("Cloud Service Discovery", ("discovery",)),

@@ -1,6 +1,7 @@
 """Pictures of an activity graph, and files of it for other tools (GraphML, GEXF, node-link JSON).
 
->>> from forensics.graph import activity_graph, reach
+>>> from forensics.graph import activity_graph
+>>> from forensics.graphwalk import reach
 >>> from forensics.graphplot import draw_graph
 >>> draw_graph(reach(activity_graph(events), "AKIAIOSFODNN7EXAMPLE"))     # doctest: +SKIP
 
@@ -91,7 +92,7 @@ def busiest(graph: nx.DiGraph, top: int) -> nx.DiGraph:
     """At most ``top`` nodes: the ends of the busiest edges, heaviest first (ties by ids).
 
     Picking by edge keeps the picture connected (no node is shown without an edge); the
-    origin of a :func:`~forensics.graph.reach` / ``touched_by`` walk is always kept.
+    origin of a :func:`~forensics.graphwalk.reach` / ``touched_by`` walk is always kept.
     """
     if graph.number_of_nodes() <= top:
         return graph
@@ -137,7 +138,7 @@ def graph_layout(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
 
 
 def draw_graph(graph: nx.DiGraph, *, top: int = TOP_NODES, title: str | None = None, ax: Axes | None = None) -> Figure:
-    """Draw an activity graph (or a :func:`~forensics.graph.reach` / ``touched_by`` subgraph).
+    """Draw an activity graph (or a :func:`~forensics.graphwalk.reach` / ``touched_by`` subgraph).
 
     Parameters
     ----------

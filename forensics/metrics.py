@@ -16,8 +16,8 @@ A query that did not finish (``StatusCode`` ``PartialData``, ``InternalError``,
 (so a query that returned nothing is still listed), and a :class:`MetricsWarning` is
 issued.
 
-:func:`discover_metrics` answers "which metrics exist for the resources in these events?"
-with ``ListMetrics`` by dimension (:data:`RESOURCE_DIMENSIONS`).
+Which metrics exist for the resources of some events, and the queries to load them, is
+:func:`forensics.discovery.discover_metrics` (importable from here too).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import copy
 import json
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
@@ -35,8 +35,19 @@ from typing import Any
 import pandas as pd
 from botocore.client import BaseClient
 
+from forensics.discovery import (  # noqa: F401 (discovery's names stay importable from here)
+    DEFAULT_STAT,
+    DISCOVERY_COLUMNS,
+    METRIC_STATS,
+    RESOURCE_DIMENSIONS,
+    SKIPPED_COLUMNS,
+    Discovery,
+    ResourceDimension,
+    dimensions_text,
+    discover_metrics,
+    parse_dimensions,
+)
 from forensics.errors import MetricsError, ParameterError, SourceError
-from forensics.resources import SERVICE, extract_resources
 from forensics.window import Incident, TimeLike, parse_time
 
 #: A ``MetricDataQuery`` as boto3 and the AWS CLI take it.
@@ -187,29 +198,6 @@ def query_window(incident: Incident, *, now: TimeLike | None = None, period: int
         )
     lo, hi = align_window(incident.padded_start, incident.padded_end, chosen)
     return QueryWindow(lo, hi, chosen)
-
-
-# --------------------------------------------------------------------------- dimensions
-
-
-def dimensions_text(dimensions: Iterable[Mapping[str, str]] | None) -> str:
-    """Stable text form of CloudWatch dimensions: ``Name=Value`` pairs sorted by name, comma-joined.
-
-    Examples
-    --------
-    >>> dimensions_text([{"Name": "Resource", "Value": "f"}, {"Name": "FunctionName", "Value": "f"}])
-    'FunctionName=f,Resource=f'
-    """
-    pairs = sorted((str(d["Name"]), str(d["Value"])) for d in dimensions or ())
-    return ",".join(f"{name}={value}" for name, value in pairs)
-
-
-def parse_dimensions(text: str | None) -> dict[str, str]:
-    """Inverse of :func:`dimensions_text` (values containing a comma do not round-trip)."""
-    if not isinstance(text, str) or not text:
-        return {}
-    pairs = (item.partition("=") for item in text.split(","))
-    return {name: value for name, _, value in pairs}
 
 
 # --------------------------------------------------------------------------- report
@@ -590,166 +578,3 @@ def read_json(path: Path) -> Any:
 
 def _now(now: TimeLike | None) -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC") if now is None else parse_time(now, "now")
-
-
-# --------------------------------------------------------------------------- discovery
-
-
-@dataclass(frozen=True)
-class ResourceDimension:
-    """How CloudWatch names one resource type in its metrics.
-
-    Attributes
-    ----------
-    resource_type
-        CloudFormation-style type, as :func:`forensics.resources.extract_resources` gives it.
-    namespace
-        The AWS namespace of the service's metrics.
-    dimension
-        The dimension carrying the resource's identifier.
-    value
-        Which resource field fills it: ``"name"`` or ``"arn"``.
-    """
-
-    resource_type: str
-    namespace: str
-    dimension: str
-    value: str = "name"
-
-
-#: Resource types with CloudWatch metrics, and the dimension that names them.
-RESOURCE_DIMENSIONS: tuple[ResourceDimension, ...] = (
-    ResourceDimension("AWS::Lambda::Function", "AWS/Lambda", "FunctionName"),
-    ResourceDimension("AWS::RDS::DBInstance", "AWS/RDS", "DBInstanceIdentifier"),
-    ResourceDimension("AWS::RDS::DBCluster", "AWS/RDS", "DBClusterIdentifier"),
-    ResourceDimension("AWS::S3::Bucket", "AWS/S3", "BucketName"),
-    ResourceDimension("AWS::EC2::Instance", "AWS/EC2", "InstanceId"),
-    ResourceDimension("AWS::EC2::Volume", "AWS/EBS", "VolumeId"),
-    ResourceDimension("AWS::AutoScaling::AutoScalingGroup", "AWS/AutoScaling", "AutoScalingGroupName"),
-    ResourceDimension("AWS::DynamoDB::Table", "AWS/DynamoDB", "TableName"),
-    ResourceDimension("AWS::SQS::Queue", "AWS/SQS", "QueueName"),
-    ResourceDimension("AWS::SNS::Topic", "AWS/SNS", "TopicName"),
-    ResourceDimension("AWS::Kinesis::Stream", "AWS/Kinesis", "StreamName"),
-    ResourceDimension("AWS::ElastiCache::CacheCluster", "AWS/ElastiCache", "CacheClusterId"),
-    ResourceDimension("AWS::ECS::Cluster", "AWS/ECS", "ClusterName"),
-    ResourceDimension("AWS::StepFunctions::StateMachine", "AWS/States", "StateMachineArn", "arn"),
-)
-
-#: Statistic that makes sense per metric name (counts are summed, levels maximised); others
-#: use :data:`DEFAULT_STAT`.
-METRIC_STATS: Mapping[str, str] = {
-    **dict.fromkeys(
-        ("Throttles", "Errors", "Invocations", "4xxErrors", "5xxErrors", "AllRequests", "GetRequests", "PutRequests",
-         "BytesDownloaded", "BytesUploaded", "ThrottledRequests", "ReadThrottleEvents", "WriteThrottleEvents",
-         "UserErrors", "SystemErrors", "NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted",
-         "NumberOfMessagesPublished", "NumberOfNotificationsFailed", "ExecutionsFailed", "ExecutionsStarted"),
-        "Sum",
-    ),
-    **dict.fromkeys(
-        ("ConcurrentExecutions", "StatusCheckFailed", "StatusCheckFailed_Instance", "StatusCheckFailed_System",
-         "ApproximateAgeOfOldestMessage"),
-        "Maximum",
-    ),
-}
-DEFAULT_STAT = "Average"
-
-DISCOVERY_COLUMNS: tuple[str, ...] = (
-    "id", "namespace", "metric", "dimensions", "stat", "resource_type", "resource_name", "arn",
-)
-SKIPPED_COLUMNS: tuple[str, ...] = ("resource_type", "resource_name", "arn", "reason")
-
-
-@dataclass(frozen=True)
-class Discovery:
-    """Metrics that exist for the resources of an incident.
-
-    Attributes
-    ----------
-    metrics
-        One row per metric (columns :data:`DISCOVERY_COLUMNS`); ``id`` is its query's Id.
-    queries
-        Ready-to-use ``MetricDataQueries`` for :func:`load_metric_data` (Period 60; the
-        loader raises it to what the window's age allows).
-    skipped
-        Resources not searched and why (no known dimension, another region).
-    """
-
-    metrics: pd.DataFrame
-    queries: tuple[Query, ...]
-    skipped: pd.DataFrame
-
-
-def discover_metrics(events_or_resources: pd.DataFrame, client: BaseClient) -> Discovery:
-    """List the CloudWatch metrics of the resources touched by some events.
-
-    Parameters
-    ----------
-    events_or_resources
-        An events frame (its resources are extracted with
-        :func:`forensics.resources.extract_resources`) or such a resources frame
-        (``arn``, ``type``, ``name``, ``region``).
-    client
-        A boto3 CloudWatch client; ``ListMetrics`` is called once per resource, filtered by
-        the resource's dimension (:data:`RESOURCE_DIMENSIONS`), in the client's region.
-
-    Returns
-    -------
-    Discovery
-        The metrics, their queries, and the resources that were not searched.
-    """
-    resources = _resources_of(events_or_resources)
-    by_type = {d.resource_type: d for d in RESOURCE_DIMENSIONS}
-    client_region = getattr(getattr(client, "meta", None), "region_name", None)
-    found: dict[tuple[str, str, str], tuple[str, str, str]] = {}
-    skipped: list[tuple[str, str, str, str]] = []
-    paginator = client.get_paginator("list_metrics")
-    unique = resources.drop_duplicates(["type", "name", "arn"])
-    for rtype, name, arn, region in unique[["type", "name", "arn", "region"]].itertuples(index=False):
-        rule = by_type.get(str(rtype))
-        if rule is None:
-            skipped.append((str(rtype), str(name), str(arn), "no CloudWatch dimension known for this type"))
-            continue
-        if isinstance(region, str) and region and client_region and region != client_region:
-            skipped.append((str(rtype), str(name), str(arn), f"in {region}; the client reads {client_region}"))
-            continue
-        value = arn if rule.value == "arn" else name
-        if not isinstance(value, str) or not value:
-            skipped.append((str(rtype), str(name), str(arn), f"no {rule.value} to fill {rule.dimension}"))
-            continue
-        for page in paginator.paginate(Dimensions=[{"Name": rule.dimension, "Value": value}]):
-            for metric in page.get("Metrics", []):
-                key = (metric["Namespace"], metric["MetricName"], dimensions_text(metric.get("Dimensions")))
-                found.setdefault(key, (str(rtype), str(name), str(arn)))
-    rows = []
-    queries: list[Query] = []
-    for number, ((namespace, metric, dims), (rtype, name, arn)) in enumerate(sorted(found.items()), start=1):
-        stat = METRIC_STATS.get(metric, DEFAULT_STAT)
-        qid = f"m{number}"
-        rows.append((qid, namespace, metric, dims, stat, rtype, name, arn))
-        dimensions = [{"Name": k, "Value": v} for k, v in parse_dimensions(dims).items()]
-        queries.append(
-            {
-                "Id": qid,
-                "MetricStat": {
-                    "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions},
-                    "Period": RETENTION[0].period,
-                    "Stat": stat,
-                },
-                "Label": f"{metric} {dims} {stat}",
-                "ReturnData": True,
-            }
-        )
-    metrics = pd.DataFrame(rows, columns=list(DISCOVERY_COLUMNS)).astype("str")
-    return Discovery(metrics, tuple(queries), pd.DataFrame(skipped, columns=list(SKIPPED_COLUMNS)).astype("str"))
-
-
-def _resources_of(frame: pd.DataFrame) -> pd.DataFrame:
-    if {"arn", "type", "name"} <= set(frame.columns):
-        resources = frame
-    elif "eventID" in frame.columns:
-        resources = extract_resources(frame)
-    else:
-        raise ParameterError("discover_metrics needs an events frame or a resources frame (arn, type, name)")
-    if "region" not in resources.columns:
-        resources = resources.assign(region=None)
-    return resources[resources["type"].ne(SERVICE).fillna(True).astype(bool)]

@@ -4,30 +4,34 @@
   one frame (``time``, ``kind``, ``label``, ``ref`` back to the source row).
 * :func:`probable_causes` ranks, for every alarm transition into ``ALARM``, the CloudTrail
   calls made before it on the alarm's resource (matched through the alarm's metric
-  dimensions and :data:`forensics.metrics.RESOURCE_DIMENSIONS`), on related resources or
+  dimensions and :data:`forensics.discovery.RESOURCE_DIMENSIONS`), on related resources or
   in the same service. The score adds up, with the weights of :class:`Weights`: how
   closely the call matches the alarm's resource, whether a known cause pattern
   (:data:`CAUSE_PATTERNS`, declared as data) links the call to the alarm's metric, how
   recent the call is, and how rare its action is. Each row says why, and how confident
   the link is; a transition nothing in CloudTrail explains says so.
-* :func:`change_points` finds level shifts and spikes in each metric series with robust
-  statistics (medians, and a noise scale from the median absolute first difference) and
-  lists the API calls made just before each.
+* :func:`change_points` (from :mod:`forensics.changepoints`, importable from here too)
+  finds level shifts and spikes in each metric series and lists the API calls made just
+  before each.
 """
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from forensics.errors import ParameterError, SchemaError
-from forensics.metrics import RESOURCE_DIMENSIONS, parse_dimensions
-from forensics.resources import SERVICE, base_action, extract_resources
+from forensics.changepoints import (  # noqa: F401 (change points stay importable from here)
+    CHANGE_COLUMNS,
+    Change,
+    change_points,
+    detect_changes,
+)
+from forensics.discovery import NAMESPACE_SERVICES, Touched, service_of  # noqa: F401 (re-exported)
+from forensics.errors import SchemaError
+from forensics.resources import base_action, extract_resources
 from forensics.window import Incident
 
 #: Kinds of timeline rows, in the order they sort at equal times.
@@ -37,25 +41,6 @@ CAUSE_COLUMNS: tuple[str, ...] = (
     "alarm_name", "alarm_time", "eventID", "eventName", "rank", "lag", "why",
     "actor", "score", "confidence", "match", "resource", "eventTime", "new_state",
 )
-CHANGE_COLUMNS: tuple[str, ...] = (
-    "id", "namespace", "metric", "dimensions", "stat", "time", "kind", "before", "after", "score",
-    "calls", "eventIDs", "matched",
-)
-
-#: Service (first label of ``eventSource``) behind a metric namespace, where it is not the
-#: namespace's own name in lower case.
-NAMESPACE_SERVICES: Mapping[str, str] = {
-    "AWS/EBS": "ec2",
-    "AWS/ApplicationELB": "elasticloadbalancing",
-    "AWS/NetworkELB": "elasticloadbalancing",
-    "AWS/ELB": "elasticloadbalancing",
-    "AWS/ApiGateway": "apigateway",
-}
-
-
-def service_of(namespace: str) -> str:
-    """The ``eventSource`` service label of a CloudWatch namespace (``AWS/RDS`` → ``rds``)."""
-    return NAMESPACE_SERVICES.get(namespace, namespace.rpartition("/")[2].lower())
 
 
 # --------------------------------------------------------------------------- timeline
@@ -362,7 +347,7 @@ def probable_causes(
     actions = events["eventName"].map(base_action).astype(str)
     writes = events["readOnly"].eq(False).fillna(False).astype(bool)
     counts = actions.value_counts()
-    touched = _Touched.of(events)
+    touched = Touched.of(events)
     definitions = alarms.drop_duplicates("alarm_name").set_index("alarm_name")
     transitions = alarm_history[
         alarm_history["new_state"].isin(list(states)).fillna(False).astype(bool)
@@ -417,55 +402,6 @@ _MATCH_WORDS = {
     "related": "on a related resource",
     "service": "in the same service",
 }
-
-
-@dataclass(frozen=True)
-class _Touched:
-    """What each call touched: its resources and its service, to match metrics against."""
-
-    resources: pd.DataFrame
-    keys: pd.Series
-    real: pd.Series
-    services: pd.Series
-    ids: pd.Series
-
-    @classmethod
-    def of(cls, events: pd.DataFrame) -> _Touched:
-        resources = extract_resources(events)
-        keys = resources["type"].astype(str) + "|" + resources["name"].astype(str)
-        real = resources["type"].ne(SERVICE).fillna(False).astype(bool)
-        services = events["eventSource"].astype("category").map(lambda source: str(source).split(".", 1)[0])
-        return cls(resources, keys, real, services.astype(str), events["eventID"])
-
-    def matches(self, namespace: str, dimensions: str) -> dict[str, tuple[str, str]]:
-        """eventID → (match level, resource name) for a metric's namespace and dimensions.
-
-        ``resource``: the call names the resource of a dimension (by its type's dimension in
-        :data:`~forensics.metrics.RESOURCE_DIMENSIONS`, or by name for other dimensions);
-        ``related``: the call names a resource that some call names together with it;
-        ``service``: the call went to the metric's service. The best level wins.
-        """
-        resources = self.resources
-        direct = pd.Series(False, index=resources.index)
-        for dimension, value in parse_dimensions(dimensions).items():
-            rules = [r for r in RESOURCE_DIMENSIONS if r.dimension == dimension]
-            if not rules:
-                direct |= resources["name"].eq(value).fillna(False).astype(bool)
-            for rule in rules:
-                field = resources["arn"] if rule.value == "arn" else resources["name"]
-                direct |= (field.eq(value) & resources["type"].eq(rule.resource_type)).fillna(False).astype(bool)
-        direct_events = set(resources.loc[direct, "eventID"])
-        related_keys = set(self.keys[resources["eventID"].isin(direct_events) & ~direct & self.real])
-        related = self.keys.isin(related_keys)
-        named = resources.loc[direct | related].drop_duplicates("eventID").set_index("eventID")["name"]
-        levels: dict[str, tuple[str, str]] = {}
-        for event_id in self.ids[self.services.eq(service_of(namespace)).to_numpy()]:
-            levels[str(event_id)] = ("service", "")
-        for event_id in set(resources.loc[related, "eventID"]) - direct_events:
-            levels[str(event_id)] = ("related", str(named.get(event_id, "")))
-        for event_id in direct_events:
-            levels[str(event_id)] = ("resource", str(named.get(event_id, "")))
-        return levels
 
 
 def _score(
@@ -552,210 +488,3 @@ def _duration(delta: pd.Timedelta) -> str:
     if seconds < 7200:
         return f"{seconds // 60} min"
     return f"{seconds / 3600:.3g} h"
-
-
-# --------------------------------------------------------------------------- change points
-
-
-@dataclass(frozen=True)
-class Change:
-    """A change in one series.
-
-    Attributes
-    ----------
-    index
-        Position of the first changed value.
-    kind
-        ``step`` (a lasting level shift) or ``spike`` (a few values off the level).
-    before, after
-        Level before; level after (a step) or the most extreme value (a spike).
-    score
-        Size of the change in noise units (robust z-score).
-    """
-
-    index: int
-    kind: str
-    before: float
-    after: float
-    score: float
-
-
-def detect_changes(values: Sequence[float] | np.ndarray, *, window: int = 5, threshold: float = 5.0,
-                   spike_threshold: float = 8.0, min_change: float = 0.0) -> list[Change]:
-    """Find level shifts and spikes in one series.
-
-    A **step** at ``i``: the median of the ``window`` values from ``i`` differs from the
-    median of the ``window`` values before it by more than ``threshold`` times the
-    standard error of that difference; the noise scale ``sigma`` is the median absolute
-    deviation of the first differences divided by √2 (robust to the steps themselves),
-    falling back to their mean absolute deviation when more than half the differences
-    are equal. Only the strongest position within ``window`` of another is kept.
-    A **spike**: a run of at most ``window`` values whose distance to the centred rolling
-    median (``2 * window + 1`` values) exceeds ``spike_threshold * sigma``. Single values
-    are noisier than medians, hence the higher default; heavy-tailed series still show
-    their outliers as spikes.
-    A flat series has no change; changes smaller than ``min_change`` are ignored.
-
-    Parameters
-    ----------
-    values
-        The series, in time order, without missing values.
-    window
-        Values on each side of a step (at least 2).
-    threshold
-        Robust z-score above which a step is reported.
-    spike_threshold
-        Robust z-score above which a spike is reported.
-    min_change
-        Smallest absolute change reported.
-
-    Returns
-    -------
-    list of Change
-        Sorted by position.
-    """
-    x = np.asarray(values, dtype="float64")
-    if window < 2:
-        raise ParameterError(f"window={window}: a step needs at least 2 values on each side")
-    if len(x) < 3:
-        return []
-    sigma = _noise(x)
-    if sigma == 0:
-        return []
-    steps = _steps(x, window, threshold, sigma, min_change)
-    spikes = _spikes(x, window, spike_threshold, sigma, min_change, {c.index for c in steps})
-    return sorted(steps + spikes, key=lambda c: c.index)
-
-
-def _noise(x: np.ndarray) -> float:
-    d = np.diff(x)
-    centred = np.abs(d - np.median(d))
-    sigma = 1.4826 * float(np.median(centred)) / math.sqrt(2)
-    if sigma == 0:
-        sigma = 1.2533 * float(np.mean(centred)) / math.sqrt(2)
-    return sigma
-
-
-def _steps(x: np.ndarray, w: int, threshold: float, sigma: float, min_change: float) -> list[Change]:
-    windows = np.lib.stride_tricks.sliding_window_view(x, w)
-    medians, means = np.median(windows, axis=1), windows.mean(axis=1)
-    # a step at i compares the window ending before i (index i - w) with the one starting at i
-    before, after = medians[:-w], medians[w:]
-    shift = np.abs(after - before)
-    z = shift / (sigma * 1.2533 * math.sqrt(2 / w))
-    strength = np.abs(means[w:] - means[:-w])  # breaks ties between neighbours: largest at the true step
-    kept: list[Change] = []
-    for k in sorted(np.flatnonzero((z > threshold) & (shift >= min_change) & (shift > 0)),
-                    key=lambda k: (-z[k], -strength[k])):
-        i = int(k) + w
-        if all(abs(i - c.index) >= w for c in kept):
-            kept.append(Change(i, "step", float(before[k]), float(after[k]), round(float(z[k]), 3)))
-    return kept
-
-
-def _spikes(x: np.ndarray, w: int, threshold: float, sigma: float, min_change: float, steps: set[int]) -> list[Change]:
-    level = pd.Series(x).rolling(2 * w + 1, center=True, min_periods=1).median().to_numpy()
-    residual = x - level
-    flagged = (np.abs(residual) > threshold * sigma) & (np.abs(residual) >= min_change)
-    out: list[Change] = []
-    i = 0
-    while i < len(x):
-        if not flagged[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(x) and flagged[j + 1]:
-            j += 1
-        near_step = any(i - 1 <= s <= j + 1 for s in steps)
-        if j - i + 1 <= w and not near_step:
-            peak = i + int(np.argmax(np.abs(residual[i:j + 1])))
-            out.append(Change(i, "spike", float(level[peak]), float(x[peak]), round(abs(residual[peak]) / sigma, 3)))
-        i = j + 1
-    return out
-
-
-def change_points(
-    metrics: pd.DataFrame,
-    events: pd.DataFrame | None = None,
-    *,
-    incident: Incident | None = None,
-    window: int = 5,
-    threshold: float = 5.0,
-    spike_threshold: float = 8.0,
-    min_change: float = 0.0,
-    before: str | pd.Timedelta = "15min",
-) -> pd.DataFrame:
-    """Change points of every metric series, each with the API calls made just before it.
-
-    Parameters
-    ----------
-    metrics
-        A metric data frame (:func:`forensics.metrics.load_metric_data`).
-    events
-        An events frame; its write calls from ``before`` the change to the end of the
-        changed datapoint's period are listed.
-    incident
-        Only series values inside the padded window are examined.
-    window, threshold, spike_threshold, min_change
-        See :func:`detect_changes`.
-    before
-        How long before a change a call may lie.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`CHANGE_COLUMNS`: the series (``id``, ``namespace``, ``metric``,
-        ``dimensions``, ``stat``), ``time`` of the first changed datapoint, ``kind``
-        (``step``/``spike``), ``before``/``after`` levels, ``score``, ``calls`` (text:
-        ``HH:MM:SS eventName by actor``, ``; ``-joined), ``eventIDs`` (a tuple) and
-        ``matched``, those of ``eventIDs`` on the series' resource, a related resource or
-        its service (as in :func:`probable_causes`).
-    """
-    lead = pd.Timedelta(before)
-    data = metrics.dropna(subset=["timestamp", "value"])
-    if incident is not None:
-        data = data[incident.contains(data["timestamp"], padded=True)]
-    writes = None
-    touched = None
-    if events is not None:
-        writes = events[events["readOnly"].eq(False).fillna(False).astype(bool)]
-        touched = _Touched.of(events)
-    rows: list[dict[str, object]] = []
-    keys = ["id", "namespace", "metric", "dimensions", "stat"]
-    for key, series in data.groupby(keys, sort=False, dropna=False):
-        named = dict(zip(keys, key, strict=True))
-        about: dict[str, tuple[str, str]] = {}
-        if touched is not None and isinstance(named["namespace"], str):
-            about = touched.matches(named["namespace"], named["dimensions"])
-        series = series.sort_values("timestamp", ignore_index=True)
-        period = series["period"].dropna()
-        width = pd.Timedelta(seconds=int(period.iloc[0])) if len(period) else _step_of(series["timestamp"])
-        for change in detect_changes(series["value"].to_numpy(), window=window, threshold=threshold,
-                                     spike_threshold=spike_threshold, min_change=min_change):
-            at = series["timestamp"].iloc[change.index]
-            calls = _calls(writes, at - lead, at + width)
-            ids = tuple(calls["eventID"].astype(str))
-            rows.append({
-                **named,
-                "time": at, "kind": change.kind, "before": change.before, "after": change.after,
-                "score": change.score,
-                "calls": "; ".join(f"{t:%H:%M:%S} {n} by {a}" for t, n, a in
-                                   calls[["eventTime", "eventName", "actor"]].itertuples(index=False)),
-                "eventIDs": ids,
-                "matched": tuple(i for i in ids if i in about),
-            })
-    frame = pd.DataFrame(rows, columns=list(CHANGE_COLUMNS))
-    frame["time"] = pd.to_datetime(frame["time"], utc=True).astype("datetime64[us, UTC]")
-    return frame.sort_values(["time", "id"], kind="stable", ignore_index=True)
-
-
-def _calls(writes: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    if writes is None:
-        return pd.DataFrame(columns=["eventTime", "eventName", "actor", "eventID"])
-    inside = writes[(writes["eventTime"] >= start) & (writes["eventTime"] < end)]
-    return inside.sort_values("eventTime")
-
-
-def _step_of(times: pd.Series) -> pd.Timedelta:
-    gaps = times.diff().dropna()
-    return gaps.min() if len(gaps) else pd.Timedelta(minutes=1)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import urllib.request
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -15,7 +12,6 @@ import pandas as pd
 import pytest
 from botocore.client import BaseClient
 from botocore.stub import Stubber
-from moto.server import ThreadedMotoServer
 
 from forensics.alarms import ALARM_COLUMNS, HISTORY_COLUMNS, history_report, load_alarm_history, load_alarms
 from forensics.errors import ParameterError, SourceError
@@ -24,24 +20,6 @@ from forensics.window import Incident
 
 DB = [{"Name": "DBInstanceIdentifier", "Value": "orders-db"}]
 FN = [{"Name": "FunctionName", "Value": "checkout-handler"}]
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def cloudwatch(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> BaseClient:
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")).read()
-    return boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=moto_url,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 def stub_client() -> BaseClient:

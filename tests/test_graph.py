@@ -1,4 +1,4 @@
-"""The activity graph: exact edges of small, realistic CloudTrail traces, walks in time, one-call answers."""
+"""The activity graph: exact edges of small, realistic CloudTrail traces, walks in time, the events behind an edge."""
 
 from __future__ import annotations
 
@@ -12,15 +12,8 @@ import pytest
 
 from cloudtrail_builders import ACCOUNT, assumed_role, aws_service, iam_user, record
 from forensics import ParameterError, SchemaError, WindowError, load_cloudtrail
-from forensics.graph import (
-    activity_graph,
-    events_for_edge,
-    reach,
-    resolve_node,
-    select,
-    touched_by,
-    who_did,
-)
+from forensics.graph import activity_graph, select
+from forensics.graphwalk import events_for_edge, reach, resolve_node, touched_by
 from forensics.resources import extract_resources
 
 OTHER = "210987654321"
@@ -470,68 +463,3 @@ def test_every_kept_event_is_behind_some_edge(key_handover):
     for u, v in graph.edges:
         behind |= set(events_for_edge(key_handover, graph, u, v)["eventID"])
     assert behind == set(key_handover["eventID"])
-
-
-# ------------------------------------------------------------------ the seeds' questions
-
-
-@pytest.fixture
-def seeds(tmp_path: Path) -> pd.DataFrame:
-    mallory = iam_user("mallory", key="AKIAEXAMPLEMALLORY01")
-    ops = session_of(f"arn:aws:iam::{ACCOUNT}:role/Ops", "dave", "ASIAEXAMPLEOPSDAVE01")
-    manage = {"readOnly": False, "managementEvent": True, "eventCategory": "Management"}
-    return load(tmp_path, [
-        record("e1", at(0), name="CreateBucket", identity=iam_user("alice", key=ALICE_KEY),
-               requestParameters={"bucketName": "acme-data", "Host": "acme-data.s3.amazonaws.com"}, **manage),
-        record("e2", at(1), name="CreateBucket", identity=iam_user("alice", key=ALICE_KEY),
-               requestParameters={"bucketName": "acme-logs", "Host": "acme-logs.s3.amazonaws.com"}, **manage),
-        record("e3", at(5), name="GetFunction20150331v2", source="lambda.amazonaws.com", identity=ops,
-               requestParameters={"functionName": "resize"}),
-        record("e4", at(6), name="PutFunctionConcurrency20171031", source="lambda.amazonaws.com", identity=ops,
-               requestParameters={"functionName": "resize", "reservedConcurrentExecutions": 0},
-               responseElements={"reservedConcurrentExecutions": 0}, **manage),
-        record("e5", at(7), name="DeleteFunctionConcurrency20171031", source="lambda.amazonaws.com", identity=mallory,
-               requestParameters={"functionName": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:resize"}, **manage),
-        record("e6", at(10), name="StopDBInstance", source="rds.amazonaws.com", identity=mallory,
-               requestParameters={"dBInstanceIdentifier": "orders-db"}, errorCode="AccessDenied",
-               errorMessage="not authorized to perform: rds:StopDBInstance", **manage),
-        record("e7", at(12), name="StopDBInstance", source="rds.amazonaws.com", identity=ops, sourceIPAddress="203.0.113.9",
-               requestParameters={"dBInstanceIdentifier": "Orders-DB"}, **manage),
-        record("e8", at(13), name="StopDBInstance", source="rds.amazonaws.com", identity=ops,
-               requestParameters={"dBInstanceIdentifier": "billing-db"}, **manage),
-    ])  # fmt: skip
-
-
-def answer(frame: pd.DataFrame) -> list[tuple[str, str, str, str]]:
-    return [(r.eventID, str(r.actor).rsplit("/", 1)[-1], str(r.eventName), r.errorCode if isinstance(r.errorCode, str) else "")
-            for r in frame.itertuples()]  # fmt: skip
-
-
-def test_who_created_this_bucket(seeds):
-    result = who_did(seeds, "acme-data", "CreateBucket")
-    assert answer(result) == [("e1", "alice", "CreateBucket", "")]
-    assert list(result.columns) == ["eventTime", "actor", "eventName", "arn", "sourceIPAddress",
-                                    "userIdentity.accessKeyId", "errorCode", "eventID"]  # fmt: skip
-    assert result.iloc[0]["arn"] == BUCKET and result.iloc[0]["userIdentity.accessKeyId"] == ALICE_KEY
-
-
-def test_who_changed_this_functions_concurrency(seeds):
-    result = who_did(seeds, "resize", ["PutFunctionConcurrency", "DeleteFunctionConcurrency"])
-    assert answer(result) == [
-        ("e4", "dave", "PutFunctionConcurrency20171031", ""),
-        ("e5", "mallory", "DeleteFunctionConcurrency20171031", ""),
-    ]
-
-
-def test_who_stopped_this_rds_instance(seeds):
-    result = who_did(seeds, f"arn:aws:rds:us-east-1:{ACCOUNT}:db:orders-db", "StopDBInstance")
-    assert answer(result) == [("e6", "mallory", "StopDBInstance", "AccessDenied"), ("e7", "dave", "StopDBInstance", "")]
-    assert result.loc[result["eventID"] == "e7", "sourceIPAddress"].item() == "203.0.113.9"
-    assert answer(who_did(seeds, "ORDERS-DB", "StopDBInstance")) == answer(result)
-
-
-def test_who_did_with_precomputed_resources_and_without_actions(seeds):
-    resources = extract_resources(seeds)
-    assert answer(who_did(seeds, "resize", resources=resources)) == answer(who_did(seeds, "resize"))
-    assert [r[0] for r in answer(who_did(seeds, "resize"))] == ["e3", "e4", "e5"]
-    assert who_did(seeds, "no-such-bucket").empty

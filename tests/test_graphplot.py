@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 
 from cloudtrail_builders import ACCOUNT, assumed_role, iam_user, record
 from forensics import load_cloudtrail
-from forensics.graph import activity_graph, reach
+from forensics.graph import activity_graph
+from forensics.graphwalk import reach
 from forensics import ParameterError
 from forensics.graphplot import NO_ACTIVITY, busiest, draw_graph, export_graph, graph_layout, short_label
 

@@ -1,13 +1,11 @@
-"""CloudWatch metric data: period choice and alignment, live loads (moto, Stubber), saved JSON, discovery."""
+"""CloudWatch metric data: period choice and alignment, live loads (moto, Stubber), saved JSON."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import urllib.request
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -15,22 +13,16 @@ import pandas as pd
 import pytest
 from botocore.client import BaseClient
 from botocore.stub import Stubber
-from cloudtrail_builders import iam_user, record
-from moto.server import ThreadedMotoServer
 
 from forensics import metrics
-from forensics.cloudtrail import load_cloudtrail
 from forensics.errors import MetricsError, ParameterError, SourceError
 from forensics.metrics import (
     METRIC_COLUMNS,
     MetricsWarning,
     align_window,
     choose_period,
-    dimensions_text,
-    discover_metrics,
     load_metric_data,
     metric_report,
-    parse_dimensions,
     query_window,
 )
 from forensics.window import Incident
@@ -45,48 +37,12 @@ def query(qid: str, namespace: str, metric: str, dims: list[dict[str, str]], sta
                                       "Period": period, "Stat": stat}}
 
 
-# --------------------------------------------------------------------------- a real moto server
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def cloudwatch(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> BaseClient:
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")).read()
-    return boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=moto_url,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
 def stub_client() -> BaseClient:
     return boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="testing",
                         aws_secret_access_key="testing")
 
 
-def put_series(cw: BaseClient, namespace: str, metric: str, dims: list[dict[str, str]],
-               start: dt.datetime, values: list[float]) -> None:
-    data = [{"MetricName": metric, "Dimensions": dims, "Timestamp": start + dt.timedelta(minutes=i), "Value": v}
-            for i, v in enumerate(values)]
-    cw.put_metric_data(Namespace=namespace, MetricData=data)
-
-
 # --------------------------------------------------------------------------- periods and alignment
-
-
-def test_dimensions_text_is_sorted_and_round_trips() -> None:
-    dims = [{"Name": "Resource", "Value": "checkout-handler:live"}, {"Name": "FunctionName", "Value": "checkout-handler"}]
-    text = dimensions_text(dims)
-    assert text == "FunctionName=checkout-handler,Resource=checkout-handler:live"
-    assert parse_dimensions(text) == {"FunctionName": "checkout-handler", "Resource": "checkout-handler:live"}
-    assert dimensions_text([]) == "" and parse_dimensions("") == {}
 
 
 def test_window_one_day_old_uses_one_minute_periods_aligned_to_the_minute() -> None:
@@ -149,11 +105,11 @@ def test_align_window_keeps_aligned_bounds() -> None:
 # --------------------------------------------------------------------------- live, against moto
 
 
-def test_moto_one_minute_data_round_trips(cloudwatch: BaseClient) -> None:
+def test_moto_one_minute_data_round_trips(cloudwatch: BaseClient, put_series: Callable[..., None]) -> None:
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     t0 = now - dt.timedelta(minutes=30)
-    put_series(cloudwatch, "AWS/RDS", "DatabaseConnections", DB, t0, [12, 11, 12, 13, 0, 0])
-    put_series(cloudwatch, "AWS/Lambda", "Throttles", FN, t0, [0, 0, 7, 9, 9, 8])
+    put_series("AWS/RDS", "DatabaseConnections", DB, t0, [12, 11, 12, 13, 0, 0])
+    put_series("AWS/Lambda", "Throttles", FN, t0, [0, 0, 7, 9, 9, 8])
     inc = Incident(t0, t0 + dt.timedelta(minutes=5), pad="0s")
     queries = [query("conn", "AWS/RDS", "DatabaseConnections", DB, "Average"),
                query("thr", "AWS/Lambda", "Throttles", FN, "Sum")]
@@ -171,11 +127,13 @@ def test_moto_one_minute_data_round_trips(cloudwatch: BaseClient) -> None:
     assert [(q.id, q.status, q.points) for q in report.queries] == [("conn", "Complete", 6), ("thr", "Complete", 6)]
 
 
-def test_moto_twenty_day_old_data_comes_in_five_minute_sums_on_the_clock(cloudwatch: BaseClient) -> None:
+def test_moto_twenty_day_old_data_comes_in_five_minute_sums_on_the_clock(
+    cloudwatch: BaseClient, put_series: Callable[..., None]
+) -> None:
     now = dt.datetime.now(dt.UTC)
     day = (now - dt.timedelta(days=20)).replace(hour=3, minute=0, second=0, microsecond=0)
     # one point a minute from 03:02 to 03:13: values 1..12
-    put_series(cloudwatch, "AWS/Lambda", "Throttles", FN, day + dt.timedelta(minutes=2), [float(v) for v in range(1, 13)])
+    put_series("AWS/Lambda", "Throttles", FN, day + dt.timedelta(minutes=2), [float(v) for v in range(1, 13)])
     inc = Incident(day + dt.timedelta(minutes=2, seconds=30), day + dt.timedelta(minutes=13), pad="0s")
     frame = load_metric_data(cloudwatch, [query("thr", "AWS/Lambda", "Throttles", FN, "Sum")], incident=inc)
     # window widened to 03:00-03:15: buckets 03:00 (1+2+3), 03:05 (4..8), 03:10 (9..12)
@@ -186,10 +144,12 @@ def test_moto_twenty_day_old_data_comes_in_five_minute_sums_on_the_clock(cloudwa
     assert (report.start, report.end) == (pd.Timestamp(day), pd.Timestamp(day) + pd.Timedelta(minutes=15))
 
 
-def test_moto_hundred_day_old_data_comes_in_hourly_sums(cloudwatch: BaseClient) -> None:
+def test_moto_hundred_day_old_data_comes_in_hourly_sums(
+    cloudwatch: BaseClient, put_series: Callable[..., None]
+) -> None:
     now = dt.datetime.now(dt.UTC)
     day = (now - dt.timedelta(days=100)).replace(hour=5, minute=0, second=0, microsecond=0)
-    put_series(cloudwatch, "AWS/RDS", "DatabaseConnections", DB, day + dt.timedelta(minutes=50), [1.0] * 20)
+    put_series("AWS/RDS", "DatabaseConnections", DB, day + dt.timedelta(minutes=50), [1.0] * 20)
     inc = Incident(day + dt.timedelta(minutes=55), day + dt.timedelta(minutes=65), pad="0s")
     frame = load_metric_data(cloudwatch, [query("c", "AWS/RDS", "DatabaseConnections", DB, "SampleCount")], incident=inc)
     assert frame["timestamp"].tolist() == [pd.Timestamp(day), pd.Timestamp(day) + pd.Timedelta(hours=1)]
@@ -375,67 +335,6 @@ def test_saved_json_needs_queries_naming_every_id(saved: tuple[Path, Path], tmp_
         load_metric_data(write_json(tmp_path / "other.json", {"Records": []}), [])
     with pytest.raises(SourceError, match="file not found"):
         load_metric_data(tmp_path / "missing.json", [])
-
-
-# --------------------------------------------------------------------------- discovery
-
-
-def events_frame(tmp_path: Path, records: list[dict]) -> pd.DataFrame:
-    path = tmp_path / "trail.json"
-    path.write_text(json.dumps({"Records": records}))
-    return load_cloudtrail(path).events
-
-
-def write_call(event_id: str, time: str, name: str, source: str, params: dict, region: str = "us-east-1") -> dict:
-    return record(event_id, time, name=name, source=source, region=region, requestParameters=params,
-                  readOnly=False, managementEvent=True, eventCategory="Management", identity=iam_user("ops"))
-
-
-def test_discover_lists_the_metrics_of_the_resources_in_the_events(cloudwatch: BaseClient, tmp_path: Path) -> None:
-    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
-    t0 = now - dt.timedelta(minutes=20)
-    put_series(cloudwatch, "AWS/RDS", "DatabaseConnections", DB, t0, [3, 3, 0])
-    put_series(cloudwatch, "AWS/RDS", "CPUUtilization", DB, t0, [20, 21, 2])
-    put_series(cloudwatch, "AWS/Lambda", "Throttles", FN, t0, [0, 5, 9])
-    put_series(cloudwatch, "AWS/Lambda", "Errors", [*FN, {"Name": "Resource", "Value": "checkout-handler"}], t0, [0, 0, 1])
-    put_series(cloudwatch, "AWS/RDS", "DatabaseConnections", [{"Name": "DBInstanceIdentifier", "Value": "other-db"}], t0, [1, 1, 1])
-    events = events_frame(tmp_path, [
-        write_call("e1", "2024-03-14T02:10:00Z", "StopDBInstance", "rds.amazonaws.com", {"dBInstanceIdentifier": "orders-db"}),
-        write_call("e2", "2024-03-14T02:11:00Z", "PutFunctionConcurrency20171031", "lambda.amazonaws.com",
-                   {"functionName": "checkout-handler", "reservedConcurrentExecutions": 0}),
-        write_call("e3", "2024-03-14T02:12:00Z", "CreateRole", "iam.amazonaws.com", {"roleName": "deployer"}),
-        write_call("e4", "2024-03-14T02:13:00Z", "StopDBInstance", "rds.amazonaws.com", {"dBInstanceIdentifier": "eu-db"},
-                   region="eu-west-1"),
-    ])
-    found = discover_metrics(events, cloudwatch)
-    got = set(found.metrics[["namespace", "metric", "dimensions", "stat", "resource_name"]].itertuples(index=False, name=None))
-    assert got == {
-        ("AWS/Lambda", "Errors", "FunctionName=checkout-handler,Resource=checkout-handler", "Sum", "checkout-handler"),
-        ("AWS/Lambda", "Throttles", "FunctionName=checkout-handler", "Sum", "checkout-handler"),
-        ("AWS/RDS", "CPUUtilization", "DBInstanceIdentifier=orders-db", "Average", "orders-db"),
-        ("AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier=orders-db", "Average", "orders-db"),
-    }
-    skipped = found.skipped.set_index("resource_name")["reason"].to_dict()
-    assert skipped == {"deployer": "no CloudWatch dimension known for this type",
-                       "eu-db": "in eu-west-1; the client reads us-east-1"}
-    # the queries are ready to use
-    inc = Incident(t0, t0 + dt.timedelta(minutes=2), pad="0s")
-    frame = load_metric_data(cloudwatch, list(found.queries), incident=inc)
-    by_metric = frame.groupby("metric")["value"].apply(list).to_dict()
-    assert by_metric == {"CPUUtilization": [20, 21, 2], "DatabaseConnections": [3, 3, 0],
-                         "Errors": [0, 0, 1], "Throttles": [0, 5, 9]}
-
-
-def test_discover_accepts_a_resources_frame_and_needs_one(cloudwatch: BaseClient) -> None:
-    put_series(cloudwatch, "AWS/EC2", "CPUUtilization", [{"Name": "InstanceId", "Value": "i-0abc"}],
-               dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5), [50.0])
-    resources = pd.DataFrame({"arn": ["arn:aws:ec2:us-east-1:012345678901:instance/i-0abc"],
-                              "type": ["AWS::EC2::Instance"], "name": ["i-0abc"], "region": ["us-east-1"]})
-    found = discover_metrics(resources, cloudwatch)
-    assert found.metrics[["metric", "dimensions"]].values.tolist() == [["CPUUtilization", "InstanceId=i-0abc"]]
-    assert found.queries[0]["MetricStat"]["Metric"]["Dimensions"] == [{"Name": "InstanceId", "Value": "i-0abc"}]
-    with pytest.raises(ParameterError, match="events frame or a resources frame"):
-        discover_metrics(pd.DataFrame({"x": [1]}), cloudwatch)
 
 
 def test_warnings_module_is_quiet_for_complete_loads(saved: tuple[Path, Path], tmp_path: Path) -> None:

@@ -14,15 +14,8 @@ import pytest
 
 from cloudtrail_builders import ACCOUNT, assumed_role, record
 from forensics import SchemaError, load_cloudtrail
-from forensics.resources import (
-    RESOURCE_COLUMNS,
-    RESOURCE_TYPES,
-    SERVICE,
-    SERVICES,
-    base_action,
-    extract_resources,
-    name_from_arn,
-)
+from forensics.resource_rules import SERVICES
+from forensics.resources import RESOURCE_COLUMNS, SERVICE, base_action, extract_resources
 
 T = "2024-03-14T02:10:00Z"
 R = "us-east-1"
@@ -278,30 +271,6 @@ def test_every_rule_of_the_table_has_a_case():
                 and any(t == pick.type for t, _, _ in case[5])
             ]  # fmt: skip
             assert covered, f"no test case for {source} {pick.type} at {pick.path}"
-
-
-def test_every_type_builds_arns_it_can_read_back():
-    for rtype, spec in RESOURCE_TYPES.items():
-        built = spec.arn.format(partition="aws", region=R, account=ACCOUNT, name="sample-name")
-        assert name_from_arn(built, rtype) == "sample-name", rtype
-
-
-@pytest.mark.parametrize(
-    ("arn_", "rtype", "name"),
-    [
-        (f"arn:aws:autoscaling:{R}:{ACCOUNT}:autoScalingGroup:6d5af669-eb3b-4530-894b-e314a667f2e7:autoScalingGroupName/web-asg",
-         "AWS::AutoScaling::AutoScalingGroup", "web-asg"),
-        (arn("logs", "log-group:/aws/lambda/resize:*"), "AWS::Logs::LogGroup", "/aws/lambda/resize"),
-        (arn("lambda", "function:resize:$LATEST"), "AWS::Lambda::Function", "resize"),
-        (f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef", "AWS::IAM::Role",
-         "AWSReservedSSO_Admin_0123456789abcdef"),
-        ("arn:aws:s3:::acme-data/a/b.csv", "AWS::S3::Object", "acme-data/a/b.csv"),
-        (f"arn:aws:iam::{ACCOUNT}:accesskey/AKIAEXAMPLE000000001", "AWS::IAM::AccessKey", "AKIAEXAMPLE000000001"),
-    ],
-)  # fmt: skip
-def test_names_read_from_real_arn_forms(arn_, rtype, name):
-    assert name_from_arn(arn_, rtype) == name
-    assert name_from_arn(arn_) == name
 
 
 def test_qualified_arns_are_one_node_with_the_plain_one(tmp_path):

@@ -5,26 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from cloudtrail_builders import ACCOUNT, assumed_role, iam_user, record
 
 from forensics.alarms import load_alarm_history, load_alarms
+from forensics.changepoints import CHANGE_COLUMNS, change_points
 from forensics.cloudtrail import load_cloudtrail
 from forensics.errors import SchemaError
 from forensics.metrics import load_metric_data
-from forensics.timeline import (
-    CAUSE_COLUMNS,
-    CHANGE_COLUMNS,
-    TIMELINE_COLUMNS,
-    CausePattern,
-    change_points,
-    detect_changes,
-    probable_causes,
-    service_of,
-    timeline,
-)
+from forensics.timeline import CAUSE_COLUMNS, TIMELINE_COLUMNS, CausePattern, probable_causes, timeline
 from forensics.window import Incident
 
 DB = [{"Name": "DBInstanceIdentifier", "Value": "orders-db"}]
@@ -198,11 +188,6 @@ def test_lookback_and_patterns_are_parameters(story: dict[str, pd.DataFrame]) ->
     assert [e for _, e, _ in ranking(custom, "checkout-throttles")[:4]] == ["fn-code-2", "fn-code-1", "fn-config", "fn-zero"]
 
 
-def test_service_of_namespaces() -> None:
-    assert [service_of(n) for n in ("AWS/RDS", "AWS/Lambda", "AWS/EBS", "AWS/ApplicationELB")] == [
-        "rds", "lambda", "ec2", "elasticloadbalancing"]
-
-
 # --------------------------------------------------------------------------- timeline
 
 
@@ -264,40 +249,6 @@ def test_timeline_keeps_only_the_padded_window(story: dict[str, pd.DataFrame]) -
 
 
 # --------------------------------------------------------------------------- change points
-
-
-def test_a_step_is_found_where_it_happens() -> None:
-    values = [10.0] * 30 + [2.0] * 30
-    (change,) = detect_changes(values)
-    assert (change.index, change.kind, change.before, change.after) == (30, "step", 10.0, 2.0)
-
-
-def test_a_step_in_noise_is_found_within_one_sample() -> None:
-    rng = np.random.default_rng(7)
-    values = np.concatenate([rng.normal(50, 2, 60), rng.normal(20, 2, 60)])
-    changes = detect_changes(values)
-    assert [(c.kind, abs(c.index - 60) <= 1) for c in changes] == [("step", True)]
-    assert changes[0].before == pytest.approx(50, abs=2.5) and changes[0].after == pytest.approx(20, abs=2.5)
-
-
-def test_a_spike_is_a_spike_not_two_steps() -> None:
-    values = [5.0] * 25 + [90.0, 80.0] + [5.0] * 25
-    (change,) = detect_changes(values)
-    assert (change.index, change.kind, change.before, change.after) == (25, "spike", 5.0, 90.0)
-
-
-def test_flat_and_pure_noise_series_have_no_change() -> None:
-    assert detect_changes([3.0] * 50) == []
-    rng = np.random.default_rng(11)
-    for _ in range(20):
-        assert detect_changes(rng.normal(100, 5, 120)) == []
-    assert detect_changes([1.0, 2.0]) == []
-
-
-def test_min_change_ignores_small_shifts() -> None:
-    values = [10.0] * 20 + [10.5] * 20
-    assert [c.kind for c in detect_changes(values)] == ["step"]
-    assert detect_changes(values, min_change=1.0) == []
 
 
 def test_change_points_list_the_calls_just_before(story: dict[str, pd.DataFrame], metrics: pd.DataFrame) -> None:

@@ -307,7 +307,7 @@ def test_the_triage_notebook_reads_the_bucket_when_only_its_source_changes(moto:
         errors = [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert errors == [], name
         shown[name] = {source: out for source, out in outputs.items() if source.startswith(("show_counts", "columns ="))}
-    assert shown["folder"] == shown["bucket"] and len(shown["folder"]) == 5
+    assert shown["folder"] == shown["bucket"] and len(shown["folder"]) == 8
     fields = nbformat.read(runs["bucket"].executed, as_version=4).cells
     text = "".join(str(o.get("data", {}).get("text/html", "")) for c in fields for o in c.get("outputs", []))
     assert f"s3://{BUCKET}/sample" in text
