@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import glob
 import hashlib
 import importlib.metadata
 import importlib.resources
@@ -471,7 +472,7 @@ def run_report(
             f"the executed notebook would overwrite its source; choose an output folder other than {out}", name
         )
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (executed, html, results, manifest):
+    for stale in (executed, html, results, manifest, *_exports(out, name)):
         stale.unlink(missing_ok=True)
     os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")
     started = _now()
@@ -503,6 +504,12 @@ def run_report(
         raise failure
     glued = results if results.is_file() else None
     return ReportResult(name, executed, html, manifest, checked, started, finished, glued)
+
+
+def _exports(out: Path, name: str) -> list[Path]:
+    """The CSV/XLSX exports a notebook wrote beside its report (see :mod:`forensics.export`)."""
+    stem = Path(name).name
+    return sorted(out.glob(f"{glob.escape(stem)}.*.csv")) + [p for p in [out / f"{stem}.xlsx"] if p.is_file()]
 
 
 def _write_results(
@@ -687,7 +694,7 @@ def _write_manifest(
     source = effective_source(parameters, declared)
     outputs = {
         p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
-        for p in (executed, html, results)
+        for p in (executed, html, results, *_exports(html.parent, notebook.stem))
         if p.is_file()
     }
     kernel = None

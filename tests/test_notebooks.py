@@ -198,6 +198,12 @@ def test_triage_finds_the_attack_and_says_the_sample_is_unverified(sample_report
     assert len(expected) == len(caught)
     findings = results["detections"]["findings"]
     assert expected <= {f["eventID"] for f in findings}
+    # the exports land beside the report and the manifest hashes them
+    html = sample_reports["triage"]
+    assert results["exports"] == ["triage.events.csv", "triage.findings.csv", "triage.xlsx"]
+    manifest = json.loads(html.with_suffix("").with_suffix(".manifest.json").read_text())
+    for name in results["exports"]:
+        assert manifest["outputs"][name]["sha256"] == sha256_file(html.parent / name)
     attack = {(a["tactic"], a["technique"]) for a in results["detections"]["attack"]}
     assert {("impact", "T1489"), ("persistence", "T1098.001"), ("collection", "T1530")} <= attack
 

@@ -421,7 +421,7 @@ def test_report_all_runs_every_notebook_and_names_the_one_that_failed(
     _, err = capsys.readouterr()
     assert code == EXIT_ERROR
     assert "forensics report: error: failing (cell 3): ValueError: boom" in err
-    assert err.rstrip().endswith("1 of 2 notebooks failed (see above)")
+    assert err.rstrip().endswith("1 of 2 notebooks failed (see above): failing")
     good = read_results(tmp_path / "out" / "good.results.json")  # the others still ran
     assert (good["status"], good["case_id"]) == ("ok", "SAMPLE")
 
