@@ -14,10 +14,13 @@ sorted. Everything odd is counted in the :class:`~forensics.loadreport.LoadRepor
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,7 +136,8 @@ def load_cloudtrail(
     stamps = [FileStamp.of(path) for path, _ in to_read]
     cached = store.lookup(stamps) if store else None
     refs = [FileRef(n, *to_read[n]) for n in (cached.missing if cached else range(len(to_read)))]
-    batches = [_decode(refs, workers, show)]
+    decoded, notes = _decode(refs, workers, show)
+    batches = [decoded]
     if cached is not None and cached.table is not None:
         batches.insert(0, Batch(cached.table, cached.outcomes, cached.issues))
         cached.table = None
@@ -148,7 +152,7 @@ def load_cloudtrail(
     cache_note = _cache_note(store, cached, len(refs), len(to_read))
     outcomes = sorted(outcomes + read_outcomes, key=lambda o: o.path)
     paths = [path for path, _ in to_read]
-    return assemble(text, table, paths, outcomes, issues, lo, hi, margin, cache=cache_note)
+    return assemble(text, table, paths, outcomes, issues, lo, hi, margin, cache=cache_note, notes=notes)
 
 
 # ------------------------------------------------------------------------------ planning
@@ -216,39 +220,73 @@ def _cache_note(store: EventCache | None, cached: object, decoded: int, total: i
 # ------------------------------------------------------------------------------ decoding
 
 
-def _decode(refs: list[FileRef], workers: int | None, show_progress: bool) -> Batch:
-    """Decode files in this process or, for large loads, in worker processes."""
+def _decode(refs: list[FileRef], workers: int | None, show_progress: bool) -> tuple[Batch, tuple[str, ...]]:
+    """Decode files in this process or, for large loads, in worker processes.
+
+    Returns the batch and notes for the report (a fallback from broken workers).
+    """
     size = sum(file_size(ref.path) or 0 for ref in refs)
     count = workers if workers is not None else (os.cpu_count() or 1) if size >= PARALLEL_MIN_BYTES else 1
     count = max(1, min(count, len(refs)))
-    bar = tqdm(total=len(refs), desc="CloudTrail files", unit="file", disable=not show_progress)
-    with bar:
-        if count == 1:
-            batch = read_batch(refs)
-            bar.update(len(refs))
-            return batch
-        chunks = _chunks(refs, count * CHUNKS_PER_WORKER)
-        results: dict[int, Batch] = {}
-        with ProcessPoolExecutor(max_workers=count, mp_context=_worker_context()) as pool:
-            futures = {pool.submit(read_batch, chunk): number for number, chunk in enumerate(chunks)}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update(len(chunks[futures[future]]))
-    results = [results[number] for number in sorted(results)]  # type: ignore[assignment]
+    # No bar object at all when quiet: tqdm starts a monitor thread, and threads decide how workers start.
+    with tqdm(total=len(refs), desc="CloudTrail files", unit="file") if show_progress else _NoBar() as bar:
+        if count > 1:
+            try:
+                return _decode_in_workers(refs, count, bar), ()
+            except BrokenProcessPool as exc:
+                bar.reset()
+                note = (
+                    f"worker processes failed ({exc}); the files were decoded in this process instead "
+                    "(in a script, call load_cloudtrail under `if __name__ == \"__main__\":` to use several cores)"
+                )
+                notes: tuple[str, ...] = (note,)
+        else:
+            notes = ()
+        batch = read_batch(refs)
+        bar.update(len(refs))
+    return batch, notes
+
+
+class _NoBar(contextlib.nullcontext):  # type: ignore[type-arg]
+    """Stands in for a progress bar when none is shown."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def update(self, n: int = 1) -> None:
+        """Nothing to show."""
+
+    def reset(self) -> None:
+        """Nothing to show."""
+
+
+def _decode_in_workers(refs: list[FileRef], count: int, bar: tqdm | _NoBar) -> Batch:
+    chunks = _chunks(refs, count * CHUNKS_PER_WORKER)
+    results: dict[int, Batch] = {}
+    with ProcessPoolExecutor(max_workers=count, mp_context=_worker_context()) as pool:
+        futures = {pool.submit(read_batch, chunk): number for number, chunk in enumerate(chunks)}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            bar.update(len(chunks[futures[future]]))
+    ordered = [results[number] for number in sorted(results)]
     return Batch(
-        pa.concat_tables([b.table for b in results]),
-        [o for b in results for o in b.outcomes],
-        [row for b in results for row in b.issues],
+        pa.concat_tables([b.table for b in ordered]),
+        [o for b in ordered for o in b.outcomes],
+        [row for b in ordered for row in b.issues],
     )
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
-    """Workers come from a fork server that has imported the reader once.
+    """How worker processes start.
 
-    Forking the notebook's own process is unsafe (its threads), spawning re-imports pandas
-    and pyarrow in every worker; a fork server with the reader preloaded does neither.
+    A single-threaded parent (a script) forks: fastest, nothing re-imported. A parent with
+    threads (a notebook kernel) must not fork, so workers come from a fork server that has
+    imported the reader once; spawning, the last resort, re-imports it in every worker.
     """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["forensics.reader"])

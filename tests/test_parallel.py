@@ -42,3 +42,27 @@ def test_chunks_are_consecutive_and_cover_every_file(tmp_path):
     chunks = _chunks(refs, 4)
     assert [r.number for chunk in chunks for r in chunk] == list(range(8))
     assert 2 <= len(chunks) <= 4 and all(chunks)
+
+
+def test_broken_workers_fall_back_to_this_process_and_say_so(tmp_path):
+    """A script without a main guard, in a process with threads, breaks its worker pool:
+    the load still completes in-process, and the report's notes say why."""
+    import subprocess
+    import sys
+
+    for f in range(4):
+        write_log(tmp_path / "evidence", f"20240314T{f:02d}59Z", [record(f"e{f}-{i}", f"2024-03-14T{f:02d}:{i:02d}:00Z") for i in range(5)], unique=f"U{f}")
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # like a notebook kernel\n"
+        "from forensics import load_cloudtrail\n"
+        f"result = load_cloudtrail({str(tmp_path / 'evidence')!r}, workers=2, progress=False)\n"
+        "print(len(result.events))\n"
+        "print(result.report.notes)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    count, notes = done.stdout.strip().splitlines()[-2:]
+    assert count == "20"
+    assert "worker processes failed" in notes and "__main__" in notes
