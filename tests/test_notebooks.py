@@ -13,7 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from forensics.report import CSP, available_notebooks, is_secret_name, notebook_parameters, run_report, sha256_file
+from forensics.reporthtml import CSP
+from forensics.report import available_notebooks, is_secret_name, notebook_parameters, run_report, sha256_file
 from forensics.results import read_results
 from forensics.sample import SAMPLE_END, SAMPLE_START, sample_answer_key
 

@@ -17,7 +17,6 @@ from forensics import ParameterError, ReportError
 from forensics import report as rp
 from forensics.cli import EXIT_ERROR, main
 from forensics.report import (
-    CSP,
     Parameter,
     available_notebooks,
     effective_source,
@@ -26,11 +25,11 @@ from forensics.report import (
     notebook_path,
     parse_assignments,
     parse_value,
-    render_html,
     resolve_notebook,
     run_report,
     validate_parameters,
 )
+from forensics.reporthtml import CSP, render_html
 from forensics.results import read_results
 
 DATA = Path(__file__).parent / "data"

@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from integrity.signed_trail import ACCOUNT, START, Signer, Trail, iso
 
 from forensics.display import safe_text
-from forensics.report import CSP, ReportResult, run_report
+from forensics.report import ReportResult, run_report
+from forensics.reporthtml import CSP
 from forensics.results import read_results
 
 PAYLOADS = {
