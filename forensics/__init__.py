@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from forensics.errors import (
+from forensics.errors import (  # noqa: F401 (re-exported through __all__)
     ForensicsError,
     IntegrityError,
     MetricsError,
@@ -114,29 +114,29 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
-    from forensics import detect, training
-    from forensics.acquire import AcquisitionResult, acquire
-    from forensics.alarms import load_alarm_history, load_alarms
-    from forensics.athena import build_query, create_table_sql, load_athena
-    from forensics.cloudtrail import LoadResult, load_cloudtrail
-    from forensics.detect import Detections
-    from forensics.graph import activity_graph
-    from forensics.graphwalk import events_for_edge, reach, touched_by, who_did
-    from forensics.graphplot import draw_graph, export_graph
-    from forensics.integrity import TrailValidation, file_status, validate_trail
-    from forensics.loadreport import LoadReport
-    from forensics.logsource import load_log_group
-    from forensics.lookup import load_lookup_events
-    from forensics.discovery import discover_metrics
-    from forensics.metrics import MetricsWarning, load_metric_data
-    from forensics.report import ReportResult, run_report
-    from forensics.resources import extract_resources
-    from forensics.results import Verdict, read_results
-    from forensics.s3trail import load_s3
-    from forensics.sample import SAMPLE_END, SAMPLE_START, sample_answer_key, sample_cloudtrail_path, sample_path
-    from forensics.scenarios import ScenarioInfo, list_scenarios, load_answer_key, make_scenario, scenario_questions
-    from forensics.schema import COLUMNS, EVENT_COLUMNS, SCHEMA_VERSION
-    from forensics.changepoints import change_points
-    from forensics.timeline import probable_causes
-    from forensics.timelineplot import alarm_panels
-    from forensics.window import Incident, parse_time
+    from forensics import detect, training  # noqa: F401
+    from forensics.acquire import AcquisitionResult, acquire  # noqa: F401
+    from forensics.alarms import load_alarm_history, load_alarms  # noqa: F401
+    from forensics.athena import build_query, create_table_sql, load_athena  # noqa: F401
+    from forensics.cloudtrail import LoadResult, load_cloudtrail  # noqa: F401
+    from forensics.detect import Detections  # noqa: F401
+    from forensics.graph import activity_graph  # noqa: F401
+    from forensics.graphwalk import events_for_edge, reach, touched_by, who_did  # noqa: F401
+    from forensics.graphplot import draw_graph, export_graph  # noqa: F401
+    from forensics.integrity import TrailValidation, file_status, validate_trail  # noqa: F401
+    from forensics.loadreport import LoadReport  # noqa: F401
+    from forensics.logsource import load_log_group  # noqa: F401
+    from forensics.lookup import load_lookup_events  # noqa: F401
+    from forensics.discovery import discover_metrics  # noqa: F401
+    from forensics.metrics import MetricsWarning, load_metric_data  # noqa: F401
+    from forensics.report import ReportResult, run_report  # noqa: F401
+    from forensics.resources import extract_resources  # noqa: F401
+    from forensics.results import Verdict, read_results  # noqa: F401
+    from forensics.s3trail import load_s3  # noqa: F401
+    from forensics.sample import SAMPLE_END, SAMPLE_START, sample_answer_key, sample_cloudtrail_path, sample_path  # noqa: F401
+    from forensics.scenarios import ScenarioInfo, list_scenarios, load_answer_key, make_scenario, scenario_questions  # noqa: F401
+    from forensics.schema import COLUMNS, EVENT_COLUMNS, SCHEMA_VERSION  # noqa: F401
+    from forensics.changepoints import change_points  # noqa: F401
+    from forensics.timeline import probable_causes  # noqa: F401
+    from forensics.timelineplot import alarm_panels  # noqa: F401
+    from forensics.window import Incident, parse_time  # noqa: F401

@@ -43,8 +43,9 @@ import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
+from forensics.display import safe_text
 from forensics.errors import ParameterError, ReportError
-from forensics.reporthtml import CSP, render_html
+from forensics.reporthtml import render_html
 from forensics.results import collect, results_document, results_path, write_results
 
 #: Package holding the notebooks when installed; the repository's ``notebooks/`` otherwise.

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import json
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
