@@ -42,3 +42,12 @@ def test_wheel_ships_data_rules_and_notebooks(tmp_path):
     assert any(n.startswith("forensics/rules/") and n.endswith(".yml") for n in names)
     assert "forensics/notebooks/triage.ipynb" in names
     assert "forensics/py.typed" in names
+
+
+def test_no_undefined_or_unused_names():
+    """pyflakes-level checks catch a NameError on a path the tests do not run (ruff's F rules)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--select", "F", "--output-format", "concise", "forensics", "tests", "bench"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
