@@ -408,7 +408,7 @@ def _sort_dictionaries(table: pa.Table) -> pa.Table:
 def _to_frame(table: pa.Table, paths: list[str]) -> pd.DataFrame:
     """Convert the sorted, prepared Arrow table to the events frame with the schema's dtypes."""
     files = table["_file"].to_numpy()
-    frame = table.drop_columns(["_file"]).to_pandas(types_mapper=_types, split_blocks=True, self_destruct=True)
+    frame = table.drop_columns(["_file"]).to_pandas(types_mapper=_types)
     frame["source_file"] = pd.Categorical.from_codes(files, categories=pd.Index(paths, dtype="str"))
     frame["copies"] = np.ones(len(frame), dtype=np.int32)
     return frame[list(schema.COLUMNS)]
@@ -425,10 +425,11 @@ def _types(dtype: pa.DataType) -> object:
 def _deduplicate(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Keep the first record of each ``eventID``; count the copies and where they came from."""
     ids = events["eventID"]
-    repeated = ids.duplicated(keep=False) & ids.notna()
-    if not repeated.any():
+    later = ids.duplicated(keep="first") & ids.notna()  # one hash pass; usually all False
+    if not later.any():
         empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in DUPLICATE_COLUMNS})
         return events, empty.astype({"copies": "int64"})
+    repeated = ids.isin(ids[later].unique())
     groups = events.loc[repeated, ["eventID", "source_file"]].astype({"source_file": "str"}).groupby("eventID", sort=True)
     duplicates = pd.DataFrame({
         "eventID": list(groups.groups),
@@ -437,5 +438,4 @@ def _deduplicate(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     })  # fmt: skip
     counts = ids.map(ids[repeated].value_counts()).fillna(1).astype("int32")
     events = events.assign(copies=counts)
-    keep = ~(ids.duplicated(keep="first") & ids.notna())
-    return events.loc[keep].reset_index(drop=True), duplicates
+    return events.loc[~later].reset_index(drop=True), duplicates
