@@ -133,7 +133,7 @@ def load_cloudtrail(
     store = _cache_for(root, cache)
     show = progress if progress is not None else len(to_read) >= PROGRESS_MIN_FILES
 
-    stamps = [FileStamp.of(path) for path, _ in to_read]
+    stamps = [FileStamp.of(path) for path, _ in to_read] if store else []
     cached = store.lookup(stamps) if store else None
     refs = [FileRef(n, *to_read[n]) for n in (cached.missing if cached else range(len(to_read)))]
     decoded, notes = _decode(refs, workers, show)
@@ -225,14 +225,14 @@ def _decode(refs: list[FileRef], workers: int | None, show_progress: bool) -> tu
 
     Returns the batch and notes for the report (a fallback from broken workers).
     """
-    size = sum(file_size(ref.path) or 0 for ref in refs)
-    count = workers if workers is not None else (os.cpu_count() or 1) if size >= PARALLEL_MIN_BYTES else 1
+    sizes = [file_size(ref.path) or 0 for ref in refs]
+    count = workers if workers is not None else (os.cpu_count() or 1) if sum(sizes) >= PARALLEL_MIN_BYTES else 1
     count = max(1, min(count, len(refs)))
     # No bar object at all when quiet: tqdm starts a monitor thread, and threads decide how workers start.
     with tqdm(total=len(refs), desc="CloudTrail files", unit="file") if show_progress else _NoBar() as bar:
         if count > 1:
             try:
-                return _decode_in_workers(refs, count, bar), ()
+                return _decode_in_workers(refs, sizes, count, bar), ()
             except BrokenProcessPool as exc:
                 bar.reset()
                 note = (
@@ -260,8 +260,8 @@ class _NoBar(contextlib.nullcontext):  # type: ignore[type-arg]
         """Nothing to show."""
 
 
-def _decode_in_workers(refs: list[FileRef], count: int, bar: tqdm | _NoBar) -> Batch:
-    chunks = _chunks(refs, count * CHUNKS_PER_WORKER)
+def _decode_in_workers(refs: list[FileRef], sizes: list[int], count: int, bar: tqdm | _NoBar) -> Batch:
+    chunks = _chunks(refs, sizes, count * CHUNKS_PER_WORKER)
     results: dict[int, Batch] = {}
     with ProcessPoolExecutor(max_workers=count, mp_context=_worker_context()) as pool:
         futures = {pool.submit(read_batch, chunk): number for number, chunk in enumerate(chunks)}
@@ -293,10 +293,10 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _chunks(refs: list[FileRef], count: int) -> list[list[FileRef]]:
-    """Split ``refs`` into about ``count`` runs of consecutive files of similar total size."""
-    sizes = np.array([file_size(ref.path) or 0 for ref in refs], dtype=np.int64)
-    bounds = np.searchsorted(np.cumsum(sizes), np.linspace(0, sizes.sum(), count + 1)[1:-1], side="right")
+def _chunks(refs: list[FileRef], sizes: list[int], count: int) -> list[list[FileRef]]:
+    """Split ``refs`` (of ``sizes`` bytes) into about ``count`` runs of consecutive files of similar total size."""
+    total = np.cumsum(np.asarray(sizes, dtype=np.int64))
+    bounds = np.searchsorted(total, np.linspace(0, total[-1] if len(total) else 0, count + 1)[1:-1], side="right")
     edges = [0, *sorted(set(int(b) for b in bounds)), len(refs)]
     return [refs[a:b] for a, b in zip(edges, edges[1:]) if b > a]
 
