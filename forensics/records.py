@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -422,53 +422,42 @@ def _salvage(data: bytes, notes: Notes) -> tuple[list[object], str]:
 
 
 def _append_structs(cols: Columns, records: list[_Record], first_index: int) -> None:
-    """Append typed records (the fast path), one list comprehension per column.
+    """Append typed records (the fast path): transposed to columns in C, not per field in Python.
 
-    JSON fields are appended as ``msgspec.Raw`` (their exact bytes); :func:`text_array`
-    turns a list of them into an Arrow column without creating Python strings.
+    :func:`msgspec.structs.astuple` gives each record's fields in declaration order and
+    ``zip(*rows)`` turns the rows into columns, about three times faster than one list
+    comprehension per field. A missing nested object counts as one with every field
+    missing. JSON fields are appended as ``msgspec.Raw`` (their exact bytes);
+    :func:`text_array` turns a list of them into an Arrow column without Python strings.
     """
-    # Spelled out: direct attribute access is about 40 % faster than getattr(r, name).
-    cols["eventTime"].extend([r.eventTime for r in records])
-    cols["eventVersion"].extend([r.eventVersion for r in records])
-    cols["eventSource"].extend([r.eventSource for r in records])
-    cols["eventName"].extend([r.eventName for r in records])
-    cols["eventType"].extend([r.eventType for r in records])
-    cols["eventCategory"].extend([r.eventCategory for r in records])
-    cols["awsRegion"].extend([r.awsRegion for r in records])
-    cols["sourceIPAddress"].extend([r.sourceIPAddress for r in records])
-    cols["userAgent"].extend([r.userAgent for r in records])
-    cols["errorCode"].extend([r.errorCode for r in records])
-    cols["errorMessage"].extend([r.errorMessage for r in records])
-    cols["recipientAccountId"].extend([r.recipientAccountId for r in records])
-    cols["eventID"].extend([r.eventID for r in records])
-    cols["requestID"].extend([r.requestID for r in records])
-    cols["sharedEventID"].extend([r.sharedEventID for r in records])
-    cols["vpcEndpointId"].extend([r.vpcEndpointId for r in records])
-    cols["readOnly"].extend([r.readOnly for r in records])
-    cols["managementEvent"].extend([r.managementEvent for r in records])
-    ids = [r.userIdentity for r in records]
-    cols["userIdentity.type"].extend([None if u is None else u.type for u in ids])
-    cols["userIdentity.arn"].extend([None if u is None else u.arn for u in ids])
-    cols["userIdentity.principalId"].extend([None if u is None else u.principalId for u in ids])
-    cols["userIdentity.accountId"].extend([None if u is None else u.accountId for u in ids])
-    cols["userIdentity.accessKeyId"].extend([None if u is None else u.accessKeyId for u in ids])
-    cols["userIdentity.userName"].extend([None if u is None else u.userName for u in ids])
-    cols["userIdentity.invokedBy"].extend([None if u is None else u.invokedBy for u in ids])
-    contexts = [None if u is None else u.sessionContext for u in ids]
-    issuers = [None if c is None else c.sessionIssuer for c in contexts]
-    attributes = [None if c is None else c.attributes for c in contexts]
-    cols["userIdentity.sessionContext.sessionIssuer.arn"].extend([None if i is None else i.arn for i in issuers])
-    cols["userIdentity.sessionContext.attributes.mfaAuthenticated"].extend(
-        [None if a is None else a.mfaAuthenticated for a in attributes]
-    )
-    cols["userIdentity.sessionContext.sourceIdentity"].extend([None if c is None else c.sourceIdentity for c in contexts])
-    cols["requestParameters"].extend([r.requestParameters for r in records])
-    cols["responseElements"].extend([r.responseElements for r in records])
-    cols["resources"].extend([r.resources for r in records])
-    cols["additionalEventData"].extend([r.additionalEventData for r in records])
-    cols["serviceEventDetails"].extend([r.serviceEventDetails for r in records])
-    cols["addendum"].extend([r.addendum for r in records])
+    if not records:
+        return
+    top = dict(zip(_Record.__struct_fields__, _columns(records, _NO_RECORD)))
+    identity = dict(zip(_UserIdentity.__struct_fields__, _columns(top.pop("userIdentity"), _NO_IDENTITY)))
+    context = dict(zip(_SessionContext.__struct_fields__, _columns(identity.pop("sessionContext"), _NO_CONTEXT)))
+    (issuer_arn,) = _columns(context.pop("sessionIssuer"), _NO_ISSUER)
+    (mfa,) = _columns(context.pop("attributes"), _NO_ATTRIBUTES)
+    nested = {"sessionContext.sessionIssuer.arn": issuer_arn, "sessionContext.attributes.mfaAuthenticated": mfa}
+    nested.update((f"sessionContext.{name}", values) for name, values in context.items())
+    nested.update(identity)
+    for name, values in top.items():
+        cols[name].extend(values)
+    for name, values in nested.items():
+        cols[f"userIdentity.{name}"].extend(values)
     cols["record_index"].extend(range(first_index, first_index + len(records)))
+
+
+_astuple = msgspec.structs.astuple
+_NO_RECORD, _NO_IDENTITY, _NO_CONTEXT = _Record(), _UserIdentity(), _SessionContext()
+_NO_ISSUER, _NO_ATTRIBUTES = _SessionIssuer(), _SessionAttributes()
+
+
+def _columns(structs: Sequence[msgspec.Struct | None], empty: msgspec.Struct) -> list[tuple[object, ...]]:
+    """The fields of same-typed ``structs`` as columns; ``None`` stands for ``empty``."""
+    try:
+        return list(zip(*map(_astuple, structs)))
+    except TypeError:  # a None among them (rarer than not: cheaper to retry than to look first)
+        return list(zip(*map(_astuple, [empty if s is None else s for s in structs])))
 
 
 def text_array(values: list[object]) -> pa.Array:
@@ -490,9 +479,13 @@ def text_array(values: list[object]) -> pa.Array:
         valid = lengths > 0
     offsets = np.zeros(len(values) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    for i in np.flatnonzero(lengths == 4):
-        if data[offsets[i] : offsets[i] + 4] == b"null" and not isinstance(values[i], str):
-            valid[i] = False
+    four = np.flatnonzero(valid & (lengths == 4))
+    if len(four):  # the JSON null (never the text "null" given as a str)
+        text = np.frombuffer(data, dtype=np.uint8)
+        at = offsets[four]
+        null = (text[at] == 110) & (text[at + 1] == 117) & (text[at + 2] == 108) & (text[at + 3] == 108)
+        raw = np.fromiter((not isinstance(values[i], str) for i in four[null].tolist()), dtype=bool, count=int(null.sum()))
+        valid[four[null][raw]] = False
     bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(data), bitmap)
 

@@ -80,3 +80,26 @@ def test_fast_path_fills_every_record_column():
     assert (fast.status, slow.status) == ("loaded", "recovered")
     assert as_rows(fast)[0] == as_rows(slow)[0]
     assert all(value is not None for value in as_rows(fast)[0].values())
+
+
+def test_fast_path_with_nested_objects_missing_at_every_level():
+    """Columns are transposed per level; a record lacking a level must not shift its neighbours."""
+    full = record("e1", "2024-03-14T02:10:00Z")
+    full["userIdentity"]["sessionContext"] = {"sessionIssuer": {"arn": "issuer"}, "attributes": {"mfaAuthenticated": "false"}}
+    no_identity = {k: v for k, v in record("e2", "2024-03-14T02:11:00Z").items() if k != "userIdentity"}
+    no_context = record("e3", "2024-03-14T02:12:00Z", userIdentity={"type": "IAMUser", "arn": "arn:aws:iam::1:user/u"})
+    no_issuer = record("e4", "2024-03-14T02:13:00Z")
+    no_issuer["userIdentity"]["sessionContext"] = {"attributes": {"mfaAuthenticated": "true"}}
+    null_identity = record("e5", "2024-03-14T02:14:00Z", userIdentity=None)
+    recs = [full, no_identity, no_context, no_issuer, null_identity]
+    fast = decode(json.dumps({"Records": recs}).encode())
+    slow = decode(json.dumps({"Records": [*recs, 1]}).encode())
+    assert (fast.status, slow.status) == ("loaded", "recovered")
+    assert as_rows(fast) == as_rows(slow)[:5]
+    rows = as_rows(fast)
+    issuer = "userIdentity.sessionContext.sessionIssuer.arn"
+    mfa = "userIdentity.sessionContext.attributes.mfaAuthenticated"
+    assert [r[issuer] for r in rows] == ["issuer", None, None, None, None]
+    assert [r[mfa] for r in rows] == ["false", None, None, "true", None]
+    assert [r["userIdentity.arn"] for r in rows][1:3] == [None, "arn:aws:iam::1:user/u"]
+    assert [r["record_index"] for r in rows] == [0, 1, 2, 3, 4]
