@@ -30,7 +30,7 @@ from forensics.records import RECORD_COLUMNS, Columns, Decoded, Notes, decode, t
 #: A file that inflates beyond this is refused (real log objects are at most 50 MB compressed).
 MAX_INFLATED_BYTES = 1 << 30
 #: Rows gathered in Python lists before they are converted to Arrow (bounds peak memory).
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000
 #: Events earlier than this are flagged as implausible (CloudTrail launched in November 2013).
 EARLIEST_PLAUSIBLE = pd.Timestamp("2013-11-01", tz="UTC")
 
