@@ -11,6 +11,8 @@ the median of ``--repeat`` runs.
 
 Rows:
   naive          gzip + json.load per file + pd.json_normalize of every record, then select the columns
+  research design  the research's best design (perf-baseline.md g'/f''; research_loader.py): 24 columns,
+                 msgspec -> Arrow -> pandas, no categoricals, sorting, duplicate check or tolerance
   fast, 2 cores  load_cloudtrail(workers=2)
   fast, 1 core   load_cloudtrail(workers=1)
   fast path only load_cloudtrail(workers=1) with the tolerant fallback switched off (clean data)
@@ -52,6 +54,13 @@ def measure(kind: str, data: str, cache: str) -> dict[str, object]:
 
     if kind == "naive":
         return _naive(data)
+    if kind.startswith("research"):
+        import research_loader
+
+        start = time.perf_counter()
+        frame = research_loader.load(data, workers=2 if kind == "research2" else 1)
+        seconds = time.perf_counter() - start
+        return {"seconds": seconds, "events": len(frame), "frame_bytes": int(frame.memory_usage(deep=True).sum())}
     if kind == "parquet":
         import pyarrow.parquet  # noqa: F401  (imports excluded, as for the loader)
 
@@ -181,6 +190,8 @@ def main() -> None:
 
     rows: dict[str, dict[str, object]] = {}
     rows["naive"] = run("naive", trail, cache, args.naive_repeat)
+    rows["research design (24 columns), 2 cores"] = run("research2", trail, cache, args.repeat)
+    rows["research design (24 columns), 1 core"] = run("research1", trail, cache, args.repeat)
     rows["fast, 2 cores"] = run("fast2", trail, cache, args.repeat)
     rows["fast, 1 core"] = run("fast1", trail, cache, args.repeat)
     rows["fast path only, 1 core"] = run("fastpath", trail, cache, args.repeat)
@@ -201,6 +212,10 @@ def main() -> None:
         "cold 1 core <= 0.11 x naive": single["ratio_vs_naive"],
         "peak RSS (1 core) <= 2 x frame bytes": float(single["peak_rss_mb"]) * 2**20 / float(single["frame_bytes"]),
         "frame bytes per event <= 300": single["bytes_per_event"],
+        "fast 2 cores / research design 2 cores (36 vs 24 columns)":
+            float(rows["fast, 2 cores"]["seconds"]) / float(rows["research design (24 columns), 2 cores"]["seconds"]),
+        "fast 1 core / research design 1 core (36 vs 24 columns)":
+            float(single["seconds"]) / float(rows["research design (24 columns), 1 core"]["seconds"]),
         "cache hit <= 1.5 x parquet read": float(rows["cache hit"]["seconds"]) / float(rows["parquet read"]["seconds"]),
         "tolerant / fast path only <= 1.05 (clean data)": float(single["seconds"]) / float(rows["fast path only, 1 core"]["seconds"]),
         "2h of 30 days: files opened / files in trail": f"{rows['30 days, 2h window']['files_opened']} / {rows['30 days, all']['files_opened']}",
