@@ -175,6 +175,8 @@ def main() -> None:
         data = args.data / f"trail-{args.scale}"
         ensure(data, args.scale, days=max(1.0, args.scale / 1_000_000), per_file=(200, 2000))
         row = run("fast2", data, args.data / "cache-scale", 1)
+        row.update(date=time.strftime("%Y-%m-%d"), cpus=os.cpu_count(), note="peak_rss_mb is the parent's; workers are extra")
+        (args.out.parent / "scale.json").write_text(json.dumps(row, indent=2))
         print(json.dumps(row, indent=2))
         return
 
