@@ -468,24 +468,24 @@ def text_array(values: list[object]) -> pa.Array:
     """
     try:
         data = b"".join(values)  # type: ignore[arg-type]
-    except TypeError:
+    except TypeError:  # some values are str (the tolerant path) or None
         blobs = [v.encode("utf-8") if isinstance(v, str) else b"" if v is None else bytes(v) for v in values]  # type: ignore[arg-type]
         data = b"".join(blobs)
         lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
-        present = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
-        valid = present & (lengths > 0)
-    else:
+        valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values)) & (lengths > 0)
+        raw = np.fromiter((not isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    else:  # all Raw: no Python loop at all
         lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))  # type: ignore[arg-type]
         valid = lengths > 0
+        raw = None
     offsets = np.zeros(len(values) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     four = np.flatnonzero(valid & (lengths == 4))
-    if len(four):  # the JSON null (never the text "null" given as a str)
+    if len(four):  # the JSON null is missing; the text "null" given as a str is not
         text = np.frombuffer(data, dtype=np.uint8)
         at = offsets[four]
         null = (text[at] == 110) & (text[at + 1] == 117) & (text[at + 2] == 108) & (text[at + 3] == 108)
-        raw = np.fromiter((not isinstance(values[i], str) for i in four[null].tolist()), dtype=bool, count=int(null.sum()))
-        valid[four[null][raw]] = False
+        valid[four[null if raw is None else null & raw[four]]] = False
     bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(data), bitmap)
 
