@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,7 +146,8 @@ def load_cloudtrail(
     tables = [b.table for b in batches]
     del batches, decoded  # the tables are all that is left of the decoded chunks
     # New rows: put the table in canonical order (the cache stores it so), column by column.
-    table = canonical(_concat_taking(tables)) if refs else _concat_taking(tables)
+    threads = 1 if workers == 1 else os.cpu_count() or 1  # workers=1 keeps the whole load on one core
+    table = canonical(_concat_taking(tables), threads) if refs else _concat_taking(tables)
     if store and refs:
         store.store(table, stamps, read_outcomes, issues)
     cache_note = _cache_note(store, cached, len(refs), len(to_read))
@@ -388,24 +389,31 @@ def _in_window(times: pa.ChunkedArray, lo: pd.Timestamp | None, hi: pd.Timestamp
     return pc.or_(pc.fill_null(inside, False), pc.is_null(times))
 
 
-def canonical(table: pa.Table) -> pa.Table:
+def canonical(table: pa.Table, threads: int = 1) -> pa.Table:
     """Rows sorted by time, eventID, file and position; each dictionary column with one sorted dictionary.
 
     Whatever order the files were read in, and however the rows were split into chunks,
-    the result is the same table, one chunk per column. Columns are reordered one at a
-    time and each is let go once done: when the caller passes the only reference to
-    ``table`` (``canonical(pa.concat_tables(...))``), memory stays near one table, not two.
+    the result is the same table, one chunk per column. Columns are reordered
+    independently, by ``threads`` threads (Arrow releases the GIL), and each input column
+    is let go once done: when the caller passes the only reference to ``table``
+    (``canonical(pa.concat_tables(...))``), memory stays near one table, not two.
     """
     if table.num_rows == 0:
         return table.combine_chunks()
     keys = [(name, "ascending", "at_end") for name in ("eventTime", "eventID", "_file", "record_index")]
     order = pc.sort_indices(table, sort_keys=keys)
-    schema, columns = table.schema, []
-    for name in schema.names:
-        column = table.column(name)
-        table = table.drop_columns([name])
-        columns.append(_sorted_dictionary(column, order) if pa.types.is_dictionary(column.type) else column.take(order))
-        del column
+    schema, pending = table.schema, list(table.columns)
+    del table
+
+    def reorder(index: int) -> pa.ChunkedArray:
+        column, pending[index] = pending[index], None
+        return _sorted_dictionary(column, order) if pa.types.is_dictionary(column.type) else column.take(order)
+
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            columns = list(pool.map(reorder, range(len(pending))))
+    else:
+        columns = [reorder(index) for index in range(len(pending))]
     return pa.Table.from_arrays(columns, schema=schema).combine_chunks()
 
 
