@@ -9,7 +9,8 @@
 
 The walks and questions (``reach``, ``touched_by``, ``events_for_edge``, ``who_did``) are in
 :mod:`forensics.graphwalk`; pictures and GraphML/GEXF/JSON files of a graph are in
-:mod:`forensics.graphplot`.
+:mod:`forensics.graphplot`. This module decides what links what, one link per event and
+edge; :mod:`forensics.graphbuild` sums the links up and builds the networkx graph.
 
 Nodes are ARNs where one exists (``arn:aws:s3:::bucket``, ``arn:aws:iam::...:role/x``,
 session ARNs ``arn:aws:sts::...:assumed-role/x/session``), an access key is its id, a
@@ -38,7 +39,7 @@ So a chain reads ``AKIA... -credential-> user -session-> session -call-> bucket`
 
 from __future__ import annotations
 
-import datetime as dt
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ import pandas as pd
 
 from forensics import schema
 from forensics.errors import ParameterError, SchemaError
+from forensics.graphbuild import aggregate, attribute_dicts, edge_dicts, fill
 from forensics.resource_rules import arn_fields, name_from_arn
 from forensics.resources import SERVICE, base_action, extract_resources, paused_gc
 from forensics.window import TimeLike, parse_bounds
@@ -180,7 +182,7 @@ def _one_copy(events: pd.DataFrame) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Links:
-    """One link per (event, edge) reason: node codes into ``nodes``, the event row, the relation.
+    """One link per (event, edge): node codes into ``nodes``, the event row, the relation.
 
     ``codes`` keeps the node code of each row's ``actor``, ``key``, ``issuer`` and ``ip``
     (per event) and ``arn`` (per resources row), for describing the nodes.
@@ -194,123 +196,194 @@ class _Links:
     codes: dict[str, np.ndarray]
 
 
-def _flags(column: pd.Series, wanted: Iterable[str], how: str = "exact") -> np.ndarray:
-    """Row mask of a category column whose value (or its :func:`base_action`) is in ``wanted``."""
+def _flag_table(column: pd.Series, wanted: Iterable[str], how: str = "exact") -> np.ndarray:
+    """Per category of ``column`` (then one ``False`` for missing) whether it (or its :func:`base_action`) is wanted."""
     wanted = set(wanted)
     categories = column.cat.categories.astype(str)
     values = [base_action(c) for c in categories] if how == "action" else list(categories)
-    flags = np.array([v in wanted for v in values] + [False], dtype=bool)
-    return flags[column.cat.codes.to_numpy()]  # code -1 (missing) takes the trailing False
+    return np.array([v in wanted for v in values] + [False], dtype=bool)
 
 
-def _codes(column: pd.Series, nodes: pd.Index) -> np.ndarray:
-    """Codes into ``nodes`` of a category column (-1 where missing or blank)."""
-    lut = np.append(nodes.get_indexer(column.cat.categories.astype(str)), -1)
-    return lut[column.cat.codes.to_numpy()]  # code -1 (missing) takes the trailing -1
+def _flags(column: pd.Series, wanted: Iterable[str], how: str = "exact") -> np.ndarray:
+    """Row mask of a category column whose value (or its :func:`base_action`) is in ``wanted``."""
+    return _flag_table(column, wanted, how)[column.cat.codes.to_numpy()]  # code -1 (missing) takes the last False
+
+
+def _node_index(labels: list[np.ndarray]) -> tuple[pd.Index, list[np.ndarray]]:
+    """The nodes named by arrays of labels (first appearance first, blanks left out), and each label's code.
+
+    Each returned code array has one more element than its labels, ``-1``, the code of a
+    missing category value (category code ``-1``).
+    """
+    names = np.concatenate(labels)
+    names[names == ""] = None  # a blank names no node
+    codes, nodes = pd.factorize(names)
+    bounds = np.cumsum([0] + [len(part) for part in labels])
+    luts = [np.append(codes[lo:hi], -1).astype(np.int32) for lo, hi in itertools.pairwise(bounds)]
+    return pd.Index(nodes), luts
+
+
+#: Links of one kind: sources, targets, event rows, the relation's name.
+_Part = tuple[np.ndarray, np.ndarray, np.ndarray, str]
 
 
 def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, objects: bool, ips: bool) -> _Links:
     """Every reason for an edge, one per (event, edge), as parallel arrays."""
     credential_event = _flags(events["eventName"], CREDENTIAL_EVENTS, "action")
-    temporary = _flags(events["eventName"], CREDENTIAL_EVENTS - _KEPT_AS_TARGET, "action")
     rows = resources["row"].to_numpy()
-    handed_out = (credential_event[rows] & _flags(resources["type"], _SESSION_TYPES)) | (
-        temporary[rows] & _flags(resources["type"], [_KEY_TYPE])
+    types = resources["type"]
+    type_codes = types.cat.codes.to_numpy()
+    wanted = keep[rows]
+    if not objects:
+        wanted &= ~_flag_table(types, [_OBJECT_TYPE])[type_codes]
+    # sessions and temporary keys that credential events hand out are chained, not called
+    handing = np.flatnonzero(credential_event[rows])
+    temporary = _flag_table(events["eventName"], CREDENTIAL_EVENTS - _KEPT_AS_TARGET, "action")
+    handed_out = _flag_table(types, _SESSION_TYPES)[type_codes[handing]] | (
+        temporary[events["eventName"].cat.codes.to_numpy()[rows[handing]]]
+        & _flag_table(types, [_KEY_TYPE])[type_codes[handing]]
     )
-    wanted = keep[rows] & (objects | ~_flags(resources["type"], [_OBJECT_TYPE]))
-    target = wanted & ~handed_out
-    arn_codes = resources["arn"].cat.codes.to_numpy()
+    target = wanted.copy()
+    target[handing[handed_out]] = False
+
+    arn_column = resources["arn"]
+    arn_codes = arn_column.cat.codes.to_numpy()
     # ARNs no wanted row names (often most of them: S3 objects) stay out of the node index
-    named = np.bincount(arn_codes + 1, weights=wanted, minlength=len(resources["arn"].cat.categories) + 1)[1:] > 0
-    arn_names = resources["arn"].cat.categories[named].astype(str).to_numpy()
+    named = np.zeros(len(arn_column.cat.categories) + 1, dtype=bool)
+    named[arn_codes[wanted]] = True  # code -1 (missing) marks the spare last slot
+    named = np.flatnonzero(named[:-1])
     columns = [events["actor"], events[KEY], events[ISSUER]] + ([events["sourceIPAddress"]] if ips else [])
-    names = pd.unique(np.concatenate([arn_names, *(c.cat.categories.astype(str).to_numpy() for c in columns)]))
-    nodes = pd.Index(names[names != ""])
-    actor, key, issuer = (_codes(c, nodes) for c in columns[:3])
-    lut = np.full(len(named) + 1, -1)
-    lut[np.flatnonzero(named)] = nodes.get_indexer(arn_names)
-    arn = lut[arn_codes]  # code -1 (missing) takes the trailing -1
-    ip = _codes(events["sourceIPAddress"], nodes) if ips else np.full(len(events), -1)
-    everyone = np.arange(len(events))
-    signed = keep & (key >= 0)
-    issued = keep & (issuer >= 0) & (issuer != actor)
+    nodes, luts = _node_index(
+        [arn_column.cat.categories[named].astype(str).to_numpy(dtype=object)]
+        + [c.cat.categories.astype(str).to_numpy(dtype=object) for c in columns]
+    )
+    arn_lut = np.full(len(arn_column.cat.categories) + 1, -1, dtype=np.int32)
+    arn_lut[named] = luts[0][:-1]
+    arn = arn_lut[arn_codes]  # code -1 (missing) takes the trailing -1
+    actor, key, issuer, *ip = (lut[c.cat.codes.to_numpy()] for lut, c in zip(luts[1:], columns))
+    ip = ip[0] if ips else np.full(len(events), -1, dtype=np.int32)
+
+    called = np.flatnonzero(target)
+    caller = rows[called]
+    signed = np.flatnonzero(keep & (key >= 0))
+    issued = np.flatnonzero(keep & (issuer >= 0) & (issuer != actor))
     parts = [
-        (actor[rows[target]], arn[target], rows[target], "call"),
-        (key[signed], actor[signed], everyone[signed], "credential"),
-        (issuer[issued], actor[issued], everyone[issued], "session"),
-        *_credential_links(events, resources, arn, actor, keep & credential_event),
+        (actor[caller], arn[called], caller, "call"),
+        (key[signed], actor[signed], signed, "credential"),
+        (issuer[issued], actor[issued], issued, "session"),
+        *_credential_links(events, resources, arn, actor, handing[keep[rows[handing]]]),
         *_resource_links(events, resources, arn, keep),
     ]
     if ips:
-        called = keep & (ip >= 0)
-        parts.append((ip[called], actor[called], everyone[called], "ip"))
+        near = np.flatnonzero(keep & (ip >= 0))
+        parts.append((ip[near], actor[near], near, "ip"))
+    parts = _once([_known(part) for part in parts], credential_event, len(nodes))
     src, dst, row, rel = (np.concatenate(x) for x in zip(*(
         (s, d, r, np.full(len(r), RELATIONS.index(name), dtype=np.int8)) for s, d, r, name in parts
     )))  # fmt: skip
-    valid = (src >= 0) & (dst >= 0)
-    twice = np.flatnonzero(valid & credential_event[row])  # a session re-assuming its own role: one link
-    valid[twice[pd.DataFrame({"s": src[twice], "d": dst[twice], "r": row[twice]}).duplicated().to_numpy()]] = False
     codes = {"actor": actor, "key": key, "issuer": issuer, "arn": arn, "ip": ip}
-    return _Links(nodes, src[valid], dst[valid], row[valid], rel[valid], codes)
+    return _Links(nodes, src, dst, row, rel, codes)
+
+
+def _known(part: _Part) -> _Part:
+    """The links of a part whose both ends are nodes (``-1``: a missing actor, a skipped object)."""
+    src, dst, row, name = part
+    known = (src >= 0) & (dst >= 0)
+    return part if known.all() else (src[known], dst[known], row[known], name)
+
+
+def _once(parts: list[_Part], credential_event: np.ndarray, nodes: int) -> list[_Part]:
+    """The parts without the links that repeat an earlier link's (source, target, event).
+
+    Only a credential event gives one edge for two reasons (a session re-assuming its own
+    role is its issuer's session twice): only links of those events are compared.
+    """
+    at = [np.flatnonzero(credential_event[r]) for _, _, r, _ in parts]
+    src, dst, row = (np.concatenate([part[i][mine] for part, mine in zip(parts, at)]) for i in range(3))
+    pair = pd.factorize(src.astype(np.int64) * nodes + dst)[0]
+    repeated = pd.Series(np.ravel_multi_index((pair, row), (len(pair), len(credential_event)))).duplicated().to_numpy()
+    if not repeated.any():
+        return parts
+    bounds = np.cumsum([0] + [len(mine) for mine in at]).tolist()
+    out = []
+    for (s, d, r, name), mine, lo, hi in zip(parts, at, bounds[:-1], bounds[1:]):
+        kept = np.ones(len(r), dtype=bool)
+        kept[mine[repeated[lo:hi]]] = False
+        out.append((s, d, r, name) if kept.all() else (s[kept], d[kept], r[kept], name))
+    return out
 
 
 def _credential_links(
-    events: pd.DataFrame, resources: pd.DataFrame, arn: np.ndarray, actor: np.ndarray, rows_mask: np.ndarray
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, str]]:
+    events: pd.DataFrame, resources: pd.DataFrame, arn: np.ndarray, actor: np.ndarray, take: np.ndarray
+) -> list[_Part]:
     """Issuer -> session, caller -> session and key -> holder links of credential events.
 
+    ``take`` are the positions in ``resources`` of what the kept credential events name.
     The issuer of a session is the role the event names, else the caller
-    (``GetFederationToken``); the caller who started it links to it too. The holder of a key is the session the event returns, else
-    the user it names (``CreateAccessKey`` for someone), else, for ``GetSessionToken`` and
-    ``CreateAccessKey``, the caller. A key an ``AssumeRole`` returns without its session
-    (as for AWS services) gets its holder from the calls it signs.
+    (``GetFederationToken``); the caller who started it links to it too. The holder of a
+    key is the session the event returns, else the user it names (``CreateAccessKey`` for
+    someone), else, for ``GetSessionToken`` and ``CreateAccessKey``, the caller. A key an
+    ``AssumeRole`` returns without its session (as for AWS services) gets its holder from
+    the calls it signs.
     """
-    take = np.flatnonzero(rows_mask[resources["row"].to_numpy()])
     if not len(take):
         return []
-    types = resources["type"].iloc[take].astype(str).to_numpy()
-    sub = pd.DataFrame({"row": resources["row"].to_numpy()[take], "type": types, "node": arn[take]})
-    first = sub.drop_duplicates(["row", "type"]).pivot(index="row", columns="type", values="node")
-    rows = first.index.to_numpy()
+    rows, nodes = resources["row"].to_numpy()[take], arn[take]
+    code_of = {str(t): i for i, t in enumerate(resources["type"].cat.categories)}
+    types = resources["type"].cat.codes.to_numpy()[take]
+    first = ~pd.Series(np.ravel_multi_index((rows, types + 1), (len(events), len(code_of) + 1))).duplicated().to_numpy()
 
-    def of(*types: str) -> np.ndarray:
-        """Per row, the node of the first of ``types`` the event names (-1 if none)."""
-        return first.reindex(columns=list(types)).bfill(axis=1).iloc[:, 0].fillna(-1).astype("int64").to_numpy()
+    def of(*wanted: str) -> np.ndarray:
+        """Per item, the first node of the first of ``wanted`` types its event names (-1 if none)."""
+        out = np.full(len(rows), -1, dtype=np.int32)
+        missing = np.ones(len(rows), dtype=bool)
+        for t in wanted:
+            mine = first & (types == code_of.get(t, -2))
+            named = np.full(len(events), -2, dtype=np.int32)  # -2: the event names no resource of type t
+            named[rows[mine]] = nodes[mine]
+            found = named[rows]
+            hit = missing & (found != -2)
+            out[hit], missing[hit] = found[hit], False
+        return out
 
-    role = of("AWS::IAM::Role")
-    issuer = np.where(role >= 0, role, actor[rows])
+    issuer = of("AWS::IAM::Role")
+    issuer = np.where(issuer >= 0, issuer, actor[rows])
     holder = of(*_SESSION_TYPES, "AWS::IAM::User")
     self_held = _flags(events["eventName"], ("GetSessionToken", "CreateAccessKey"), "action")[rows]
     holder = np.where((holder < 0) & self_held, actor[rows], holder)
-    position = pd.Series(np.arange(len(rows)), index=rows)
-    sessions = sub[sub["type"].isin(_SESSION_TYPES)]
-    keys = sub[sub["type"] == _KEY_TYPE]
-    at_session, at_key = position[sessions["row"]].to_numpy(), position[keys["row"]].to_numpy()
-    started = actor[rows][at_session]  # the caller started the session (unless it is the session itself)
+    session = np.flatnonzero(np.isin(types, [code_of.get(t, -2) for t in _SESSION_TYPES]))
+    keys = np.flatnonzero(types == code_of.get(_KEY_TYPE, -2))
+    started = actor[rows[session]]  # the caller started the session (unless it is the session itself)
     return [
-        (issuer[at_session], sessions["node"].to_numpy(), sessions["row"].to_numpy(), "session"),
-        (np.where(started == sessions["node"].to_numpy(), -1, started), sessions["node"].to_numpy(),
-         sessions["row"].to_numpy(), "session"),  # fmt: skip
-        (keys["node"].to_numpy(), holder[at_key], keys["row"].to_numpy(), "credential"),
+        (issuer[session], nodes[session], rows[session], "session"),
+        (np.where(started == nodes[session], -1, started), nodes[session], rows[session], "session"),
+        (nodes[keys], holder[keys], rows[keys], "credential"),
     ]
 
 
 def _resource_links(
     events: pd.DataFrame, resources: pd.DataFrame, arn: np.ndarray, keep: np.ndarray
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, str]]:
+) -> list[_Part]:
     """Links of :data:`RESOURCE_LINKS` between resources named by the same event."""
-    linking = _flags(events["eventName"], {link.event for link in RESOURCE_LINKS}, "action")
+    names = events["eventName"]
+    linking = _flags(names, {link.event for link in RESOURCE_LINKS}, "action")
     take = np.flatnonzero((keep & linking)[resources["row"].to_numpy()])
+    if not len(take):
+        return []
+    rows = resources["row"].to_numpy()[take]
+    actions = np.array([base_action(str(c)) for c in names.cat.categories] + [""], dtype=object)
+    types = np.append(resources["type"].cat.categories.astype(str).to_numpy(dtype=object), "")
     sub = pd.DataFrame({
-        "row": resources["row"].to_numpy()[take], "node": arn[take],
-        "type": resources["type"].iloc[take].astype(str).to_numpy(),
-        "event": events["eventName"].iloc[resources["row"].to_numpy()[take]].astype(str).map(base_action).to_numpy(),
+        "row": rows, "node": arn[take], "type": types[resources["type"].cat.codes.to_numpy()[take]],
+        "event": actions[names.cat.codes.to_numpy()[rows]],
     })  # fmt: skip
     out = []
     for link in RESOURCE_LINKS:
         mine = sub[sub["event"] == link.event]
-        pairs = mine[mine["type"] == link.source].merge(mine[mine["type"] == link.target], on="row")
-        out.append((pairs["node_x"].to_numpy(), pairs["node_y"].to_numpy(), pairs["row"].to_numpy(), link.relation))
+        sources, targets = mine[mine["type"] == link.source], mine[mine["type"] == link.target]
+        if len(sources) and len(targets):
+            pairs = sources.merge(targets, on="row")
+            out.append((pairs["node_x"].to_numpy(), pairs["node_y"].to_numpy(), pairs["row"].to_numpy(), link.relation))
     return out
 
 
@@ -378,8 +451,17 @@ def activity_graph(
         unparsed=int(keep[unparsed].sum()) if len(unparsed) else 0, without_actor=int((keep & ~covered).sum()),
     )  # fmt: skip
     with paused_gc():
-        _add_nodes(graph, events, resources, links, keep)
-        _add_edges(graph, events, links)
+        edges = aggregate(
+            len(links.nodes), links.src, links.dst, links.row, links.rel, times=events["eventTime"].array.asi8,
+            failed=events["errorCode"].notna().to_numpy(dtype=bool), names=events["eventName"],
+        )  # fmt: skip
+        used = np.zeros(len(links.nodes), dtype=bool)
+        used[edges.src] = used[edges.dst] = True
+        labels = links.nodes.to_numpy(dtype=object)
+        fill(
+            graph, labels[used].tolist(), _describe_nodes(events, resources, links, keep, used),
+            labels[edges.src].tolist(), labels[edges.dst].tolist(), edge_dicts(edges, RELATIONS),
+        )  # fmt: skip
     return graph
 
 
@@ -397,126 +479,66 @@ def _check_resources(events: pd.DataFrame, resources: pd.DataFrame) -> None:
         raise SchemaError("resources frame does not belong to this events frame (eventIDs differ); extract it again")
 
 
-_MIN, _MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
-_UTC = dt.timezone.utc
-
-
-def _add_edges(graph: nx.DiGraph, events: pd.DataFrame, links: _Links) -> None:
-    """Aggregate links per (source, target) and add them as edges."""
-    if not len(links.row):
-        return
-    n = len(links.nodes)
-    group, pairs = pd.factorize(links.src.astype(np.int64) * n + links.dst)
-    size = len(pairs)
-    times = events["eventTime"].array.asi8[links.row]
-    known = times != _MIN
-    first = np.full(size, _MAX)
-    last = np.full(size, _MIN)
-    np.minimum.at(first, group[known], times[known])
-    np.maximum.at(last, group[known], times[known])
-    count = np.bincount(group, minlength=size)
-    failed = events["errorCode"].notna().to_numpy(dtype=bool)[links.row]
-    errors = np.bincount(group, weights=failed, minlength=size).astype(np.int64)
-    relation = np.zeros(size, dtype=np.int8)
-    np.maximum.at(relation, group, links.rel)
-    labels = links.nodes.to_numpy()
-    graph.add_edges_from(
-        (u, v, {"count": c, "first_seen": f, "last_seen": l, "actions": a, "errors": e, "relation": RELATIONS[r]})
-        for u, v, c, f, l, a, e, r in zip(
-            labels[pairs // n].tolist(), labels[pairs % n].tolist(), count.tolist(), _datetimes(first, _MAX),
-            _datetimes(last, _MIN), _actions(events, links, group, size), errors.tolist(), relation.tolist(),
-        )
-    )  # fmt: skip
-
-
-def _datetimes(micros: np.ndarray, unknown: int) -> list[dt.datetime | None]:
-    """Aware UTC datetimes of microseconds since the epoch; ``unknown`` becomes ``None``."""
-    missing = micros == unknown
-    index = pd.DatetimeIndex(np.where(missing, 0, micros).view("datetime64[us]")).tz_localize(_UTC)
-    values = index.to_pydatetime().tolist()
-    if missing.any():
-        for i in np.flatnonzero(missing).tolist():
-            values[i] = None
-    return values
-
-
-def _actions(events: pd.DataFrame, links: _Links, group: np.ndarray, size: int) -> list[tuple[str, ...]]:
-    """Sorted distinct eventNames per edge, as tuples (edges with one action share theirs)."""
-    names = events["eventName"]
-    categories = names.cat.categories.astype(str).to_numpy()
-    order = np.argsort(categories, kind="stable")
-    rank = np.empty(len(categories) + 1, dtype=np.int64)
-    rank[order] = np.arange(len(categories))
-    rank[-1] = len(categories)  # missing eventName (code -1) sorts last and is dropped
-    wide = len(categories) + 1
-    pairs = pd.unique(group.astype(np.int64) * wide + rank[names.cat.codes.to_numpy()[links.row]])
-    pairs = pairs[pairs % wide < len(categories)]
-    pairs.sort()
-    edge, slot = pairs // wide, pairs % wide
-    spelled = categories[order].tolist()
-    alone = np.empty(len(spelled), dtype=object)
-    alone[:] = [(name,) for name in spelled]
-    out = np.empty(size, dtype=object)
-    out[:] = [()] * size
-    counts = np.bincount(edge, minlength=size)
-    single = counts[edge] == 1
-    out[edge[single]] = alone[slot[single]]
-    many = np.flatnonzero(counts > 1)
-    ends = np.cumsum(counts)  # pairs are sorted by edge: edge e's actions are pairs[ends[e] - counts[e]:ends[e]]
-    names = np.asarray(spelled, dtype=object)[slot]
-    for e, stop in zip(many.tolist(), ends[many].tolist()):
-        out[e] = tuple(names[stop - counts[e] : stop])
-    return out.tolist()
-
+# ---------------------------------------------------------------------------------- nodes
 
 _ATTRIBUTES = ("kind", "type", "name", "account", "region")
 
 
-def _add_nodes(
-    graph: nx.DiGraph, events: pd.DataFrame, resources: pd.DataFrame, links: _Links, keep: np.ndarray
-) -> None:
-    """Add every node the links use, with kind, type, name, account and region.
+def _describe_nodes(
+    events: pd.DataFrame, resources: pd.DataFrame, links: _Links, keep: np.ndarray, used: np.ndarray
+) -> list[dict[str, str]]:
+    """The attributes of each used node (kind, type, name, account and region where known), in node order.
 
     Later sources win: IPs, then resources, session issuers, keys, and last the callers'
     own identities (an IAM user named in a request and acting itself is one ``IAMUser``).
     """
-    used = np.zeros(len(links.nodes), dtype=bool)
-    used[links.src] = used[links.dst] = True
-    ids = links.nodes.to_numpy()
+    ids = links.nodes.to_numpy(dtype=object)
     table = {a: np.full(len(ids), None, dtype=object) for a in _ATTRIBUTES}
-
-    def fill(codes: np.ndarray, **values: object) -> None:
-        for attribute, value in values.items():
-            table[attribute][codes] = value
+    kind, rtype, name, account, region = (table[a] for a in _ATTRIBUTES)
 
     ip, _ = _representatives(links.codes["ip"], keep, used)
-    fill(ip, kind="ip", name=ids[ip])
+    kind[ip], name[ip] = "ip", ids[ip]
+
     arn, rows = _representatives(links.codes["arn"], np.ones(len(resources), dtype=bool), used)
-    found = resources.iloc[rows].astype(object)
-    types = found["type"].to_numpy()
-    regions = np.where(types == SERVICE, None, found["region"].to_numpy())
-    fill(arn, kind=[_KIND_OF_TYPE.get(t, t) for t in types], type=types, name=found["name"].to_numpy(),
-         account=found["account"].to_numpy(), region=regions)  # fmt: skip
+    types = _values_at(resources["type"], rows)
+    kind[arn] = [_KIND_OF_TYPE.get(t, t) for t in types]
+    rtype[arn], name[arn] = types, _values_at(resources["name"], rows)
+    account[arn] = _values_at(resources["account"], rows)
+    region[arn] = np.where(types == SERVICE, None, _values_at(resources["region"], rows))
+
     for code in _representatives(links.codes["issuer"], keep, used)[0].tolist():
         node = ids[code]
-        rtype = "AWS::IAM::Role" if ":role/" in node else "AWS::IAM::User" if ":user/" in node else None
-        fill(code, kind=_KIND_OF_TYPE.get(rtype or "", "Root" if node.endswith(":root") else "unknown"), type=rtype,
-             name=name_from_arn(node, rtype), account=arn_fields(node)[1])  # fmt: skip
+        of = "AWS::IAM::Role" if ":role/" in node else "AWS::IAM::User" if ":user/" in node else None
+        kind[code] = _KIND_OF_TYPE.get(of or "", "Root" if node.endswith(":root") else "unknown")
+        rtype[code], name[code], account[code] = of, name_from_arn(node, of) or None, arn_fields(node)[1]
+
     key, rows = _representatives(links.codes["key"], keep, used)
-    fill(key, kind="access-key", type=_KEY_TYPE, name=ids[key],
-         account=events["userIdentity.accountId"].iloc[rows].astype(object).to_numpy())  # fmt: skip
+    kind[key], rtype[key], name[key] = "access-key", _KEY_TYPE, ids[key]
+    account[key] = _values_at(events["userIdentity.accountId"], rows)
+
     actor, rows = _representatives(links.codes["actor"], keep, used)
-    who = events[["userIdentity.type", "userIdentity.accountId"]].iloc[rows].astype(object).to_numpy().tolist()
-    for code, (itype, account) in zip(actor.tolist(), who):
-        node, itype = ids[code], itype if isinstance(itype, str) else "Unknown"
-        rtype, is_arn = _TYPE_OF_IDENTITY.get(itype), node.startswith("arn:")
-        fill(code, kind=_KIND_OF_IDENTITY.get(itype, itype), type=rtype,
-             name=name_from_arn(node, rtype) if is_arn else node, account=arn_fields(node)[1] or account)  # fmt: skip
-    table["kind"][table["kind"] == None] = "unknown"  # noqa: E711 (elementwise)
-    graph.add_nodes_from(
-        (node, {a: v for a, v in zip(_ATTRIBUTES, values) if isinstance(v, str) and v})
-        for node, *values in zip(ids[used].tolist(), *(table[a][used].tolist() for a in _ATTRIBUTES))
-    )
+    identity = events["userIdentity.type"]
+    types = [str(t) or "Unknown" for t in identity.cat.categories] + ["Unknown"]  # then code -1, missing
+    codes = identity.cat.codes.to_numpy()[rows]
+    kind[actor] = np.array([_KIND_OF_IDENTITY.get(t, t) for t in types], dtype=object)[codes]
+    rtype[actor] = np.array([_TYPE_OF_IDENTITY.get(t) for t in types], dtype=object)[codes]
+    name[actor], account[actor] = ids[actor], _values_at(events["userIdentity.accountId"], rows)
+    for code in actor[pd.Series(ids[actor], dtype=object).str.startswith("arn:").to_numpy(dtype=bool)].tolist():
+        node = ids[code]  # an ARN names the caller and its account
+        name[code], account[code] = name_from_arn(node, rtype[code]) or None, arn_fields(node)[1] or account[code]
+
+    kind[kind == None] = "unknown"  # noqa: E711 (elementwise)
+    return attribute_dicts(_ATTRIBUTES, [table[a][used] for a in _ATTRIBUTES])
+
+
+def _values_at(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The values of a category column at ``rows``, as an object array (``None`` where missing or blank)."""
+    codes = column.cat.codes.to_numpy()[rows]
+    out = np.full(len(rows), None, dtype=object)
+    known = np.flatnonzero(codes >= 0)
+    out[known] = column.cat.categories.take(codes[known]).to_numpy(dtype=object)
+    out[out == ""] = None
+    return out
 
 
 def _representatives(codes: np.ndarray, keep: np.ndarray, used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

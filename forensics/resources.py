@@ -22,6 +22,7 @@ service too, and their positions are listed in ``frame.attrs["unparsed_rows"]``.
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -143,40 +144,64 @@ def _resolve(rtype: str, value: str, account: str | None, region: str | None) ->
 
 
 class _Found:
-    """Resources found so far: one (row, resolved resource) pair each, resolved ones interned.
+    """Resources found so far, in chunks: event rows and the resolved resource each names (interned).
 
     ``skip`` holds types left out (S3 objects when not wanted).
     """
 
     def __init__(self, events: pd.DataFrame, skip: frozenset[str] = frozenset()) -> None:
-        self.rows: list[int] = []
-        self.which: list[int] = []
+        self.rows: list[np.ndarray] = []
+        self.which: list[np.ndarray] = []
         self.resolved: list[_Resolved] = []
-        self.unparsed: set[int] = set()
+        self.unparsed: list[np.ndarray] = []
         self.skip = skip
         self._known: dict[tuple[str, str, str | None, str | None], int] = {}
-        self._region_of, self._regions = _lookup(events["awsRegion"])
-        self._account_of, self._accounts = _lookup(events["recipientAccountId"])
+        self._accounts = _codes_and_values(events["recipientAccountId"])
+        self._regions = _codes_and_values(events["awsRegion"])
 
-    def add(self, row: int, named: list[_Named]) -> None:
-        """Record that the event at ``row`` names ``named``."""
-        account, region = self._accounts[self._account_of[row]], self._regions[self._region_of[row]]
-        known, skip = self._known, self.skip
-        for rtype, value, owner in named:
-            if rtype in skip:
-                continue
-            resource = (rtype, value, owner or account, region)
-            index = known.get(resource)
-            if index is None:
-                index = known[resource] = len(self.resolved)
+    def add(self, rows: np.ndarray, lists: list[list[_Named] | None], which: np.ndarray) -> None:
+        """Record that the event at ``rows[i]`` names the resources ``lists[which[i]]`` (``None``: unreadable).
+
+        Each distinct (resource, event's account, event's region) is resolved once; the
+        rest is numpy, so the cost is in the distinct lists, not in the rows.
+        """
+        unreadable = np.array([named is None for named in lists] + [False])[which]
+        self.unparsed.append(rows[unreadable])
+        rows, which, lists = rows[~unreadable], which[~unreadable], [named or [] for named in lists]
+        distinct: dict[_Named, int] = {}  # each distinct resource named, numbered
+        numbered = [[distinct.setdefault(n, len(distinct)) for n in named if n[0] not in self.skip] for named in lists]
+        if not distinct or not len(rows):
+            return
+        counts = np.fromiter(map(len, numbered), dtype=np.int64, count=len(numbered))
+        item_of = np.fromiter(itertools.chain.from_iterable(numbered), dtype=np.int64, count=int(counts.sum()))
+        per_row = counts[which]
+        out_rows = np.repeat(rows, per_row)
+        # each entry's item: the start of its row's list plus its place in that list
+        shift = (np.cumsum(counts) - counts)[which] - (np.cumsum(per_row) - per_row)
+        item = item_of[np.repeat(shift, per_row) + np.arange(len(out_rows))]
+        named = list(distinct)
+        (account_of, accounts), (region_of, regions) = self._accounts, self._regions
+        owned = np.array([bool(owner) for _, _, owner in named])  # the record says who owns it
+        account = np.where(owned[item], len(accounts), account_of[out_rows])
+        dims = (len(named), len(accounts) + 1, len(regions))
+        combo, keys = pd.factorize(np.ravel_multi_index((item, account, region_of[out_rows]), dims))
+        index = []
+        for it, ac, rg in zip(*(part.tolist() for part in np.unravel_index(keys, dims))):
+            rtype, value, owner = named[it]
+            resource = (rtype, value, owner if ac == len(accounts) else accounts[ac], regions[rg])
+            if resource not in self._known:
+                self._known[resource] = len(self.resolved)
                 self.resolved.append(_resolve(*resource))
-            self.rows.append(row)
-            self.which.append(index)
+            index.append(self._known[resource])
+        self.rows.append(out_rows)
+        self.which.append(np.array(index, dtype=np.int64)[combo])
 
 
-def _lookup(column: pd.Series) -> tuple[list[int], list[str | None]]:
-    """Per-row category codes of a column and the values they stand for (code -1 -> ``None``)."""
-    return column.cat.codes.tolist(), [str(c) or None for c in column.cat.categories] + [None]
+def _codes_and_values(column: pd.Series) -> tuple[np.ndarray, list[str | None]]:
+    """Per-row indexes into the values of a category column, the values (blank or missing: ``None``, last)."""
+    values = [str(c) or None for c in column.cat.categories] + [None]
+    codes = column.cat.codes.to_numpy().astype(np.int64)
+    return np.where(codes < 0, len(values) - 1, codes), values
 
 
 #: A resource as a record names it: (type, value, owning account if the record says).
@@ -187,15 +212,8 @@ def _from_listed(events: pd.DataFrame, found: _Found) -> None:
     """Resources from the records' ``resources`` lists (identical lists are read once)."""
     column = events["resources"]
     rows = np.flatnonzero(column.notna().to_numpy())
-    seen: dict[str, list[_Named] | None] = {}
-    for row, text in zip(rows.tolist(), column.iloc[rows].tolist()):
-        named = seen.get(text, False)
-        if named is False:
-            named = seen[text] = _read_listed(text)
-        if named is None:
-            found.unparsed.add(row)
-            continue
-        found.add(row, named)
+    which, texts = pd.factorize(column.iloc[rows])
+    found.add(rows, [_read_listed(text) for text in texts.tolist()], which)
 
 
 def _read_listed(text: str) -> list[_Named] | None:
@@ -225,27 +243,24 @@ def _from_service(events: pd.DataFrame, rows: np.ndarray, picks: tuple[Pick, ...
     Only the columns and event names the picks need are parsed, and identical texts of
     the same action (``{"tableName":"orders"}`` a thousand times) only once.
     """
-    actions = [base_action(str(c)) for c in events["eventName"].cat.categories] + [""]
-    names = [actions[c] for c in events["eventName"].cat.codes.to_numpy()[rows].tolist()]
+    names = events["eventName"]
+    actions = [base_action(str(c)) for c in names.cat.categories] + [""]  # code -1 (missing) takes the ""
     by_column: dict[str, list[Pick]] = {}
     for pick in picks:
         by_column.setdefault(pick.column, []).append(pick)
     for column, column_picks in by_column.items():
-        wanted = None if any(not p.events for p in column_picks) else {e for p in column_picks for e in p.events}
-        take = np.arange(len(rows)) if wanted is None else np.flatnonzero([n in wanted for n in names])
-        seen: dict[tuple[str, str], list[_Named] | None] = {}
-        for position, text in zip(take.tolist(), events[column].iloc[rows[take]].tolist()):
-            if not isinstance(text, str):
-                continue
-            key = (names[position], text)
-            named = seen.get(key, False)
-            if named is False:
-                named = seen[key] = _read_picks(column_picks, names[position], text)
-            row = int(rows[position])
-            if named is None:
-                found.unparsed.add(row)
-                continue
-            found.add(row, named)
+        take = rows
+        if all(p.events for p in column_picks):
+            wanted = {e for p in column_picks for e in p.events}
+            take = rows[np.array([a in wanted for a in actions])[names.cat.codes.to_numpy()[rows]]]
+        texts = events[column].iloc[take]
+        present = texts.notna().to_numpy()
+        take, (text_of, texts) = take[present], pd.factorize(texts[present])
+        action_of = names.cat.codes.to_numpy()[take].astype(np.int64) + 1  # 0: missing
+        which, keys = pd.factorize(text_of * len(actions) + action_of)
+        texts = texts.tolist()
+        found.add(take, [_read_picks(column_picks, actions[k % len(actions) - 1], texts[k // len(actions)])
+                         for k in keys.tolist()], which)  # fmt: skip
 
 
 def _read_picks(picks: list[Pick], action: str, text: str) -> list[_Named] | None:
@@ -374,29 +389,31 @@ def extract_resources(events: pd.DataFrame, *, objects: bool = True) -> pd.DataF
 def _add_fallback(events: pd.DataFrame, found: _Found) -> None:
     """Attach each event that names nothing (or could not be read) to its service."""
     named = np.zeros(len(events), dtype=bool)
-    named[np.asarray(found.rows, dtype=np.int64)] = True
-    named[np.asarray(sorted(found.unparsed), dtype=np.int64)] = False
+    for rows in found.rows:
+        named[rows] = True
+    for rows in found.unparsed:
+        named[rows] = False
     sources = events["eventSource"]
     missing = np.flatnonzero(~named & sources.notna().to_numpy())
-    for row, source in zip(missing.tolist(), sources.iloc[missing].tolist()):
-        found.add(row, [(SERVICE, str(source), None)])
+    lists: list[list[_Named] | None] = [[(SERVICE, str(source), None)] for source in sources.cat.categories]
+    found.add(missing, lists, sources.cat.codes.to_numpy()[missing])
 
 
 def _to_frame(events: pd.DataFrame, found: _Found) -> pd.DataFrame:
-    rows = np.asarray(found.rows, dtype=np.int64)
-    which = np.asarray(found.which, dtype=np.int64)
-    columns: dict[str, object] = {"row": rows}
+    rows = np.concatenate([np.empty(0, dtype=np.int64), *found.rows])
+    which = np.concatenate([np.empty(0, dtype=np.int64), *found.which])
+    order = np.argsort(rows, kind="stable")
+    rows, which = rows[order], which[order]
+    arns = pd.factorize(np.array([r[0] for r in found.resolved], dtype=object))[0]
+    once = ~pd.Series(np.ravel_multi_index((rows, arns[which]), (len(events), len(arns) + 1))).duplicated().to_numpy()
+    rows, which = rows[once], which[once]
+    which, used = pd.factorize(which)  # only the resources kept rows name make categories
+    columns: dict[str, object] = {"eventID": events["eventID"].iloc[rows].reset_index(drop=True), "row": rows}
     for position, column in enumerate(("arn", "type", "name", "account", "region")):
-        values = pd.Categorical([r[position] for r in found.resolved])
+        values = pd.Categorical([found.resolved[i][position] for i in used.tolist()])
         columns[column] = pd.Categorical.from_codes(values.codes[which], values.categories)
     frame = pd.DataFrame(columns)
-    order = np.argsort(rows, kind="stable")
-    frame = frame.iloc[order]
-    frame = frame[~frame.duplicated(["row", "arn"])].reset_index(drop=True)
-    frame.insert(0, "eventID", events["eventID"].iloc[frame["row"].to_numpy()].reset_index(drop=True))
-    for column in ("arn", "type", "name", "account", "region"):
-        frame[column] = frame[column].cat.remove_unused_categories()
-    frame.attrs["unparsed_rows"] = sorted(found.unparsed)
+    frame.attrs["unparsed_rows"] = np.unique(np.concatenate([np.empty(0, dtype=np.int64), *found.unparsed])).tolist()
     return frame
 
 

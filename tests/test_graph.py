@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -463,3 +464,70 @@ def test_every_kept_event_is_behind_some_edge(key_handover):
     for u, v in graph.edges:
         behind |= set(events_for_edge(key_handover, graph, u, v)["eventID"])
     assert behind == set(key_handover["eventID"])
+
+
+# ------------------------------------------------------------- the build, checked another way
+
+
+@pytest.fixture
+def random_trace(tmp_path: Path) -> pd.DataFrame:
+    """A seeded mix of 300 calls: users and role sessions reading, writing and failing on buckets,
+    tables and functions, assuming roles (their own too), creating keys; events share times."""
+    rng = np.random.default_rng(7)
+    users = [iam_user(name, key=f"AKIAEXAMPLE{name.upper():0<9}") for name in ("alice", "bob", "carol")]
+    roles = [f"arn:aws:iam::{ACCOUNT}:role/{name}" for name in ("Reader", "Deployer")]
+    sessions = [session_of(role, name, f"ASIAEXAMPLE{role[-4:].upper()}{name.upper():0<5}")
+                for role in roles for name in ("alice", "bob")]  # fmt: skip
+    records = []
+    for i in range(300):
+        who = (users + sessions)[rng.integers(0, 7)]
+        when = at(int(rng.integers(0, 6)), hour=int(rng.integers(1, 4)))
+        failed = {"errorCode": "AccessDenied", "errorMessage": "denied"} if rng.random() < 0.1 else {}
+        kind = rng.integers(0, 6)
+        if kind == 0:
+            role, name = roles[rng.integers(0, 2)], ("alice", "bob")[rng.integers(0, 2)]
+            key = f"ASIAEXAMPLE{role[-4:].upper()}{name.upper():0<5}" if rng.random() < 0.5 else f"ASIANEW{i:013d}"
+            records.append(assume(f"e{i:03d}", when, who, role, name, key, **failed))
+        elif kind == 1:
+            records.append(record(f"e{i:03d}", when, name="CreateAccessKey", source="iam.amazonaws.com", identity=who,
+                                  requestParameters={"userName": ("alice", "bob", "carol")[rng.integers(0, 3)]},
+                                  responseElements={"accessKey": {"accessKeyId": f"AKIANEW{i:013d}", "status": "Active"}},
+                                  **failed))  # fmt: skip
+        elif kind == 2:
+            table = ("orders", "users")[rng.integers(0, 2)]
+            records.append(record(f"e{i:03d}", when, name=("DescribeTable", "DeleteTable")[rng.integers(0, 2)],
+                                  source="dynamodb.amazonaws.com", identity=who, requestParameters={"tableName": table},
+                                  **failed))  # fmt: skip
+        elif kind == 3:
+            records.append(record(f"e{i:03d}", when, name="DescribeRegions", source="ec2.amazonaws.com", identity=who,
+                                  requestParameters=None, **failed))  # fmt: skip
+        else:
+            name = ("GetObject", "PutObject", "ListObjects")[rng.integers(0, 3)]
+            records.append(s3_read(f"e{i:03d}", when, who, name=name, **failed))
+    return load(tmp_path, records)
+
+
+def test_every_edge_sums_up_the_events_behind_it(random_trace):
+    """count, first/last seen, actions and errors of each edge, recomputed from its own events."""
+    resources = extract_resources(random_trace)
+    graph = activity_graph(random_trace, resources=resources, ips=True)
+    assert graph.number_of_edges() > 50
+    for u, v, data in graph.edges(data=True):
+        rows = events_for_edge(random_trace, graph, u, v, resources=resources)
+        times = rows["eventTime"]
+        assert data["count"] == len(rows) and data["errors"] == rows["errorCode"].notna().sum()
+        assert data["actions"] == tuple(sorted(set(rows["eventName"].astype(str))))
+        assert (data["first_seen"], data["last_seen"]) == (times.min().to_pydatetime(), times.max().to_pydatetime())
+        assert all(type(t) is dt.datetime and t.tzinfo is dt.UTC for t in (data["first_seen"], data["last_seen"]))
+
+
+def test_the_graph_is_what_networkx_own_methods_build(random_trace):
+    """The build writes networkx's dicts directly; the result is the graph add_nodes_from/add_edges_from make."""
+    graph = activity_graph(random_trace, ips=True)
+    plain = nx.DiGraph(**graph.graph)
+    plain.add_nodes_from(graph.nodes(data=True))
+    plain.add_edges_from(graph.edges(data=True))
+    assert nx.utils.graphs_equal(graph, plain) and list(graph.edges) == list(plain.edges)
+    assert {n: dict(graph.pred[n]) for n in graph} == {n: dict(plain.pred[n]) for n in plain}
+    assert all(graph.pred[v][u] is data for u, v, data in graph.edges(data=True))  # one dict per edge, shared
+    assert len({id(data) for _, _, data in graph.edges(data=True)}) == graph.number_of_edges()

@@ -443,6 +443,24 @@ def test_identical_texts_give_identical_rows(tmp_path):
     assert list(frame["eventID"]) == ["e0", "e1", "e2"] and set(frame["name"].astype(str)) == {"orders"}
 
 
+def test_one_text_names_a_resource_in_each_events_own_account_and_region(tmp_path):
+    """A text is read once, but a bare name resolves where each event happened; a listed owner wins."""
+    places = [("us-east-1", ACCOUNT), ("eu-west-1", ACCOUNT), ("us-east-1", OTHER), ("us-east-1", ACCOUNT)]
+    records = [call("dynamodb.amazonaws.com", "DescribeTable", {"tableName": "orders"}, awsRegion=region,
+                    recipientAccountId=account) for region, account in places]  # fmt: skip
+    listed = [{"accountId": OTHER, "type": "AWS::KMS::Key", "ARN": "arn:aws:kms:us-east-1:210987654321:key/k1"}]
+    records += [call("kms.amazonaws.com", "Decrypt", None, resources=listed, recipientAccountId=a) for a in (ACCOUNT, OTHER)]
+    for i, rec in enumerate(records):
+        rec["eventID"] = f"e{i}"
+    frame = extract_resources(load(tmp_path, records))
+    table = "arn:aws:dynamodb:{}:{}:table/orders"
+    assert list(zip(frame["eventID"], frame["arn"].astype(str), frame["account"].astype(str))) == [
+        ("e0", table.format("us-east-1", ACCOUNT), ACCOUNT), ("e1", table.format("eu-west-1", ACCOUNT), ACCOUNT),
+        ("e2", table.format("us-east-1", OTHER), OTHER), ("e3", table.format("us-east-1", ACCOUNT), ACCOUNT),
+        ("e4", listed[0]["ARN"], OTHER), ("e5", listed[0]["ARN"], OTHER),
+    ]  # fmt: skip
+
+
 def test_an_empty_frame_gives_an_empty_table():
     from forensics.schema import empty_events
 
