@@ -67,6 +67,9 @@ class Lookup:
         The cached files' outcomes and record issues.
     missing
         Numbers (in the load) of the files to decode.
+    distinct
+        Whether the cached rows are known to have no ``eventID`` twice (checked when
+        stored; a subset of them has none either), so a hit needs no duplicate check.
     note
         Why the cache was not used, when it was not (for the load report).
     """
@@ -76,6 +79,7 @@ class Lookup:
     issues: list[dict[str, object]] = field(default_factory=list)
     missing: list[int] = field(default_factory=list)
     note: str = ""
+    distinct: bool = False
 
 
 class EventCache:
@@ -115,13 +119,23 @@ class EventCache:
                     hit.missing.append(number)
             if len(hit.missing) < len(stamps):
                 hit.table = self._read_rows(manifest["token"], renumber)
+                hit.distinct = manifest.get("distinct_ids") is True
             return hit
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
             note = f"cache unreadable ({type(exc).__name__}: {str(exc)[:120]}); rebuilt"
             return Lookup(None, missing=list(range(len(stamps))), note=note)
 
-    def store(self, table: pa.Table, stamps: list[FileStamp], outcomes: list[FileOutcome], issues: list[dict[str, object]]) -> None:
+    def store(
+        self,
+        table: pa.Table,
+        stamps: list[FileStamp],
+        outcomes: list[FileOutcome],
+        issues: list[dict[str, object]],
+        distinct: bool = False,
+    ) -> None:
         """Replace the cache with ``table`` (``_file`` numbers index ``stamps``) and its files' outcomes.
+
+        ``distinct`` records that no ``eventID`` of ``table`` occurs twice (see :class:`Lookup`).
 
         Writes to temporary files first and renames them, so a crash leaves either the old
         cache or the new one, and a mismatch between the two files is detected by a token.
@@ -136,6 +150,7 @@ class EventCache:
             "reader_version": READER_VERSION,
             "source": self.source,
             "token": token,
+            "distinct_ids": distinct,
             "files": [
                 {
                     "path": stamp.path,

@@ -148,12 +148,13 @@ def load_cloudtrail(
     # New rows: put the table in canonical order (the cache stores it so), column by column.
     threads = 1 if workers == 1 else os.cpu_count() or 1  # workers=1 keeps the whole load on one core
     table = canonical(_concat_taking(tables), threads) if refs else _concat_taking(tables)
+    distinct = cached.distinct if cached is not None and not refs else _all_distinct(table["eventID"])
     if store and refs:
-        store.store(table, stamps, read_outcomes, issues)
+        store.store(table, stamps, read_outcomes, issues, distinct)
     cache_note = _cache_note(store, cached, len(refs), len(to_read))
     outcomes = sorted(outcomes + read_outcomes, key=lambda o: o.path)
     paths = [path for path, _ in to_read]
-    return assemble(text, table, paths, outcomes, issues, lo, hi, margin, cache=cache_note, notes=notes)
+    return assemble(text, table, paths, outcomes, issues, lo, hi, margin, cache=cache_note, notes=notes, distinct=distinct)
 
 
 def _concat_taking(tables: list[pa.Table]) -> pa.Table:
@@ -325,6 +326,7 @@ def assemble(
     cache: str = "off",
     gaps: list[dict[str, str]] | None = None,
     notes: tuple[str, ...] = (),
+    distinct: bool | None = None,
 ) -> LoadResult:
     """Turn a canonical table (see :func:`canonical`) into the events frame and its report.
 
@@ -351,13 +353,17 @@ def assemble(
         AccessDenied region.
     notes
         Limits of the source a reader must know (shown in the report's summary).
+    distinct
+        Whether ``table`` is known to hold no ``eventID`` twice; ``None`` checks.
     """
     rejected = sum(o.rejected for o in outcomes)
     records_read = sum(o.records for o in outcomes) + rejected
     if lo is not None or hi is not None:
         table = table.filter(_in_window(table["eventTime"], lo, hi))
     outside = records_read - rejected - table.num_rows
-    events, duplicates = _deduplicate(_to_frame(table, paths), _all_distinct(table["eventID"]))
+    if distinct is None:
+        distinct = _all_distinct(table["eventID"])
+    events, duplicates = _deduplicate(_to_frame(table, paths), distinct)
     issues = pd.DataFrame(issue_rows, columns=list(ISSUE_COLUMNS)).astype({"count": "int64", "first_record": "Int64"})
     report = LoadReport(
         source=source,

@@ -120,3 +120,19 @@ def test_default_cache_folder_is_outside_and_configurable(tmp_path, monkeypatch)
     assert str(tmp_path / "elsewhere") in first.report.cache
     assert load_cloudtrail(evidence, cache=True).report.cache.startswith("hit")
     assert load_cloudtrail(evidence).report.cache == "off"
+
+
+def test_manifest_records_whether_event_ids_are_distinct(tmp_path):
+    """A hit skips the duplicate check only when the stored rows were checked distinct."""
+    with_copies, clean, cache = tmp_path / "copies", tmp_path / "clean", tmp_path / "cache"
+    make_trail(with_copies)  # every file also holds the record "dup"
+    write_log(clean, "20240314T0059Z", [record(f"c{i}", "2024-03-14T00:10:00Z") for i in range(5)], unique="C0")
+    for evidence, distinct, dropped in ((with_copies, False, 3), (clean, True, 0)):
+        cold = load_cloudtrail(evidence, cache=cache)
+        manifests = [json.loads(p.read_text()) for p in (cache / "cloudtrail").glob("*/manifest.json")]
+        (manifest,) = [m for m in manifests if m["source"] == str(evidence)]
+        assert manifest["distinct_ids"] is distinct
+        hot = load_cloudtrail(evidence, cache=cache)
+        assert hot.report.cache.startswith("hit")
+        pd.testing.assert_frame_equal(hot.events, cold.events)
+        assert hot.report.duplicates_dropped == cold.report.duplicates_dropped == dropped
