@@ -128,19 +128,13 @@ def _naive(data: str) -> dict[str, object]:
 # ------------------------------------------------------------------------- parent side
 
 
-def run(kind: str, data: Path, cache: Path, repeat: int) -> dict[str, object]:
-    """Median of ``repeat`` fresh-process runs of one measurement, with the largest peak RSS."""
-    runs = []
-    for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", kind, str(data), str(cache)],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    best = dict(runs[0])
-    best["seconds"] = statistics.median(r["seconds"] for r in runs)
-    best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-    return best
+def run(kind: str, data: Path, cache: Path) -> dict[str, object]:
+    """One fresh-process run of one measurement (rounds are combined by :func:`_median`)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(data), str(cache)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def ensure(data: Path, events: int, days: float, per_file: tuple[int, int]) -> None:
@@ -175,7 +169,7 @@ def main() -> None:
     if args.scale:
         data = args.data / f"trail-{args.scale}"
         ensure(data, args.scale, days=max(1.0, args.scale / 1_000_000), per_file=(200, 2000))
-        row = run("fast2", data, args.data / "cache-scale", 1)
+        row = run("fast2", data, args.data / "cache-scale")
         row.update(date=time.strftime("%Y-%m-%d"), cpus=os.cpu_count(), note="peak_rss_mb is the parent's; workers are extra")
         (args.out.parent / "scale.json").write_text(json.dumps(row, indent=2))
         print(json.dumps(row, indent=2))
@@ -205,12 +199,12 @@ def main() -> None:
         "30 days, all": ("fast1", month),
         "30 days, 2h window": ("window", month),
     }
-    run("cache_fill", trail, cache, 1)
+    run("cache_fill", trail, cache)
     runs: dict[str, list[dict[str, object]]] = {name: [] for name in specs}
     for round_ in range(args.repeat):
         for name, (kind, data) in specs.items():
             if kind != "naive" or round_ < args.naive_repeat:
-                runs[name].append(run(kind, data, cache, 1))
+                runs[name].append(run(kind, data, cache))
     rows = {name: _median(found) for name, found in runs.items()}
 
     naive = float(rows["naive"]["seconds"])  # type: ignore[arg-type]
