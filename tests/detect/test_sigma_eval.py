@@ -284,7 +284,9 @@ def test_a_cheap_and_is_tested_before_a_costly_not(events: pd.DataFrame) -> None
 def test_unparsable_json_is_reported_not_silently_unmatched(events: pd.DataFrame, tmp_path: Path) -> None:
     damaged = events.copy()
     row = int(np.flatnonzero(damaged["eventID"] == "other-key")[0])
-    damaged.loc[row, "requestParameters"] = '{"userName": "bob"'  # truncated JSON text
+    truncated = '{"userName": "bob"'  # truncated JSON text
+    damaged["requestParameters"] = damaged["requestParameters"].cat.add_categories([truncated])
+    damaged.loc[row, "requestParameters"] = truncated
     path = tmp_path / "rule.yml"
     path.write_text(RULE.format(detection="  sel: {requestParameters.userName: bob}\n  condition: sel"), encoding="utf-8")
     result = detect(damaged, path)
