@@ -502,7 +502,7 @@ def _records(
                 try:
                     msgspec.json.decode(value)
                     value = msgspec.Raw(value.encode("utf-8"))
-                except msgspec.DecodeError:
+                except (msgspec.DecodeError, RecursionError):
                     not_json.setdefault(name, []).append((index, value))
             elif name in schema.BOOLEAN_COLUMNS and value.strip().lower() in ("true", "false"):
                 value = value.strip().lower() == "true"

@@ -131,7 +131,7 @@ def records_document(messages: Iterable[str]) -> bytes:
         try:
             data = message.encode("utf-8")
             msgspec.json.decode(data)
-        except (UnicodeEncodeError, msgspec.DecodeError):
+        except (UnicodeEncodeError, msgspec.DecodeError, RecursionError):
             data = msgspec.json.encode(message.encode("utf-8", "backslashreplace").decode("utf-8"))
         parts.append(data)
     return b'{"Records":[' + b",".join(parts) + b"]}"

@@ -226,8 +226,10 @@ def decode(data: bytes, *, damaged: str = "") -> Decoded:
         return Decoded(cols, "failed", damaged or "empty file: no JSON at all", 0, 0, notes)
     if not damaged:
         try:
+            if not data.isascii():  # msgspec does not check the UTF-8 of the raw JSON it keeps
+                data.decode("utf-8")
             trail = _FILE_DECODER.decode(data)
-        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             pass
         else:
             _append_structs(cols, trail.Records, 0)
@@ -247,7 +249,7 @@ def _decode_tolerant(data: bytes, damaged: str, cols: Columns, notes: Notes) -> 
         return Decoded(cols, "failed", _utf8_error(data), 0, 0, notes)
     try:  # a Records list: each record keeps its exact bytes (verbatim JSON columns)
         items: list[object] = list(_RAW_FILE_DECODER.decode(data).Records)
-    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         pass
     else:
         read, rejected = _append_items(cols, items, notes)
@@ -256,7 +258,7 @@ def _decode_tolerant(data: bytes, damaged: str, cols: Columns, notes: Notes) -> 
         doc = _ANY_DECODER.decode(data)
     except UnicodeDecodeError:
         return Decoded(cols, "failed", _utf8_error(data), 0, 0, notes)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         message = str(exc)
         if "trailing characters" in message:
             items = list(_json_lines(data, notes))
@@ -333,10 +335,10 @@ def _lookup_item(event: object, index: int, notes: Notes) -> object:
         data = text.encode("utf-8")
         _ANY_DECODER.decode(data)  # valid JSON: keep its exact text
         return msgspec.Raw(data)
-    except (msgspec.DecodeError, UnicodeEncodeError):
+    except (msgspec.DecodeError, UnicodeEncodeError, RecursionError):
         try:
             return json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             notes.add("LookupEvents CloudTrailEvent is not valid JSON (rejected)", index, _short(exc))
             return _REJECT
 
@@ -347,17 +349,17 @@ def _json_lines(data: bytes, notes: Notes) -> Iterator[object]:
             continue
         try:
             obj = _ANY_DECODER.decode(line)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             try:
                 obj = _stdlib_loads(line, notes)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
                 notes.add("JSON Lines line is not valid JSON (rejected)", number, _short(exc))
                 yield _REJECT
                 continue
         if isinstance(obj, dict) and isinstance(obj.get("Records"), list):
             try:
                 yield from _RAW_FILE_DECODER.decode(line).Records
-            except (msgspec.ValidationError, msgspec.DecodeError):
+            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
                 yield from obj["Records"]
         elif isinstance(obj, dict) and "CloudTrailEvent" in obj:
             yield _lookup_item(obj, number, notes)
@@ -371,7 +373,7 @@ def _is_json(data: bytes) -> bool:
     """Whether msgspec reads ``data`` (it rejects lone surrogates and NaN, which stdlib accepts)."""
     try:
         _ANY_DECODER.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return False
     return True
 
@@ -495,7 +497,11 @@ def _append_items(cols: Columns, items: Iterable[object], notes: Notes) -> tuple
     read = rejected = 0
     for index, item in enumerate(items):
         read += 1
-        row = _row(item, index, notes)
+        try:
+            row = _row(item, index, notes)
+        except RecursionError:
+            notes.add("record nested too deeply to read (rejected)", index)
+            row = None
         if row is None:
             rejected += 1
             continue

@@ -220,10 +220,10 @@ def _read_listed(text: str) -> list[_Named] | None:
     """The resources of one ``resources`` list; ``None`` if the text is no list of objects."""
     try:
         items = _decode_listed(text)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         try:
             doc = _decode_any(text)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             return None
         if doc is None:
             return []
@@ -267,7 +267,7 @@ def _read_picks(picks: list[Pick], action: str, text: str) -> list[_Named] | Non
     """What ``picks`` find in one JSON text of ``action``; ``None`` if it is no JSON object."""
     try:
         doc = _decode_any(text)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # not JSON, or nested too deeply to follow
         return None
     if doc is None:
         return []

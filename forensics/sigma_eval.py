@@ -221,7 +221,7 @@ class _Documents:
             return None
         try:
             return msgspec.json.decode(text)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             self.unreadable.append((self.column, row, str(exc)))
             return _NOT_JSON
 

@@ -103,3 +103,37 @@ def test_fast_path_with_nested_objects_missing_at_every_level():
     assert [r[mfa] for r in rows] == ["false", None, None, "true", None]
     assert [r["userIdentity.arn"] for r in rows][1:3] == [None, "arn:aws:iam::1:user/u"]
     assert [r["record_index"] for r in rows] == [0, 1, 2, 3, 4]
+
+
+def test_invalid_utf8_inside_raw_json_is_not_passed_off_as_clean():
+    # msgspec keeps raw JSON bytes without checking their UTF-8: the loader must, or the
+    # Arrow column it builds is invalid. The file fails as the tolerant path says why.
+    decoded = decode(b'{"Records":[{"eventID":"e1","requestParameters":{"a":"x\xffy"}}]}')
+    assert decoded.status == "failed"
+    assert decoded.reason == "not UTF-8 text (invalid start byte at byte 55)"
+    assert len(decoded.columns) == 0
+
+
+def test_valid_non_ascii_utf8_stays_on_the_fast_path():
+    body = '{"Records":[{"eventID":"e1","userAgent":"Größe ☃ 𝄞","requestParameters":{"k":"é"}}]}'.encode()
+    decoded = decode(body)
+    assert decoded.status == "loaded"
+    row = as_rows(decoded)[0]
+    assert (row["userAgent"], row["requestParameters"]) == ("Größe ☃ 𝄞", '{"k":"é"}')
+
+
+def test_nesting_too_deep_for_the_decoders_is_reported_not_raised():
+    deep = b"[" * 5000 + b"]" * 5000
+    records = b'{"Records":[{"eventID":"e1"},{"eventID":"e2","requestParameters":' + deep + b"}]}"
+    decoded = decode(records)
+    assert (decoded.status, decoded.records_read) == ("partial", 1)
+    assert decoded.reason.startswith("broken JSON (RecursionError(")
+    assert decoded.reason.endswith("kept the 1 complete records before the damage")
+    assert [r["eventID"] for r in as_rows(decoded)] == ["e1"]
+
+    assert decode(deep).status == "failed"
+
+    lines = decode(b'{"eventID":"e1"}\n{"eventID":"e2","requestParameters":' + deep + b"}\n")
+    assert (lines.status, lines.records_read, lines.rejected) == ("recovered", 2, 1)
+    assert lines.notes.counts == {"JSON Lines line is not valid JSON (rejected)": 1}
+    assert [r["eventID"] for r in as_rows(lines)] == ["e1"]

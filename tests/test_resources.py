@@ -480,3 +480,14 @@ def test_a_frame_outside_the_schema_is_refused():
 )  # fmt: skip
 def test_base_action_drops_lambda_version_suffixes(name, base):
     assert base_action(name) == base
+
+
+def test_text_nested_too_deeply_to_follow_is_counted_not_raised(tmp_path):
+    """A frame from elsewhere (Athena, a hand-made one) may hold JSON deeper than the decoder follows."""
+    events = load(tmp_path, [call("iam.amazonaws.com", "DeleteUser", {"userName": "bob"})])
+    deep = '{"userName":' + "[" * 5000 + "]" * 5000 + "}"
+    events["requestParameters"] = events["requestParameters"].cat.add_categories([deep])
+    events.loc[0, "requestParameters"] = deep
+    frame = extract_resources(events)
+    assert frame.attrs["unparsed_rows"] == [0]
+    assert frame["arn"].astype(str).tolist() == ["iam.amazonaws.com"]
