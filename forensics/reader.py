@@ -25,7 +25,7 @@ from isal import isal_zlib
 
 from forensics import schema
 from forensics.loadreport import FILE_COLUMNS
-from forensics.records import RECORD_COLUMNS, Columns, Decoded, Notes, decode, text_array
+from forensics.records import RECORD_COLUMNS, STRICT_SCHEMA, Columns, Decoded, Notes, decode, text_array
 
 #: A file that inflates beyond this is refused (real log objects are at most 50 MB compressed).
 MAX_INFLATED_BYTES = 1 << 30
@@ -125,28 +125,41 @@ def _batch(items: Iterable[tuple[int, str, tuple[Decoded, int | None, str | None
 
 def _batch_without_gc(items: Iterable[tuple[int, str, tuple[Decoded, int | None, str | None]]]) -> Batch:
     chunks: list[pa.Table] = []
-    pending = Columns()
+    pending = Columns()  # rows of the msgspec path, as Python values
     pending_files: list[int] = []
+    ready: list[pa.Table] = []  # files the C decoder read, as Arrow
+    rows = 0
     outcomes: list[FileOutcome] = []
     issues: list[dict[str, object]] = []
     paths: dict[int, str] = {}
 
     def flush() -> None:  # prepare each chunk at once, so its Python strings can go
-        table, time_issues = prepare(_to_arrow(pending, pending_files), paths)
+        nonlocal rows
+        parts = [*ready, _to_arrow(pending, pending_files)] if len(pending) or not ready else ready
+        # one chunk per column: each column then gets one dictionary, not one per file
+        table, time_issues = prepare(pa.concat_tables(parts).combine_chunks(), paths)
         chunks.append(table)
         issues.extend(time_issues)
         pending.clear()
         pending_files.clear()
+        ready.clear()
+        rows = 0
 
     for number, location, (decoded, size, digest) in items:
         paths[number] = location
         outcomes.append(_outcome(location, decoded, size, digest))
         issues.extend(decoded.notes.rows(location))
-        pending.extend(decoded.columns)
-        pending_files.extend([number] * len(decoded.columns))
-        if len(pending) >= CHUNK_ROWS:
+        if decoded.table is not None:
+            file = pa.array(np.full(decoded.table.num_rows, number, dtype=np.int32))
+            ready.append(decoded.table.append_column("_file", file))
+            rows += decoded.table.num_rows
+        else:
+            pending.extend(decoded.columns)
+            pending_files.extend([number] * len(decoded.columns))
+            rows += len(decoded.columns)
+        if rows >= CHUNK_ROWS:
             flush()
-    if len(pending) or not chunks:
+    if rows or not chunks:
         flush()
     return Batch(pa.concat_tables(chunks), outcomes, issues)
 
@@ -218,16 +231,13 @@ def _outcome(path: str, decoded: Decoded, size: int | None, digest: str | None) 
 
 
 def _to_arrow(cols: Columns, files: list[int]) -> pa.Table:
+    """The Arrow table of rows decoded by the msgspec path (``records.STRICT_SCHEMA`` types), plus ``_file``."""
     arrays: dict[str, pa.Array] = {}
     for name in RECORD_COLUMNS:
-        if name in schema.BOOLEAN_COLUMNS:
-            arrays[name] = pa.array(cols[name], pa.bool_())
-        elif name == "record_index":
-            arrays[name] = pa.array(cols[name], pa.int32())
-        elif name in schema.JSON_COLUMNS:
+        if name in schema.JSON_COLUMNS:
             arrays[name] = text_array(cols[name])
         else:
-            arrays[name] = pa.array(cols[name], pa.string())
+            arrays[name] = pa.array(cols[name], STRICT_SCHEMA.field(name).type)
     arrays["_file"] = pa.array(np.asarray(files, dtype=np.int32), pa.int32())
     return pa.table(arrays)
 

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+if os.environ.get("FORENSICS_CTDECODE_BUILD"):  # bench/ctdecode_asan.sh: the sanitizer build of the C decoder
+    import forensics
+
+    forensics.__path__.insert(0, os.environ["FORENSICS_CTDECODE_BUILD"])
+
 import datetime as dt
 import logging
 import urllib.request

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import sysconfig
 import tomllib
 import zipfile
 from pathlib import Path
@@ -51,3 +53,13 @@ def test_no_undefined_or_unused_names():
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_c_decoder_is_built_where_a_compiler_is():
+    """The extension is optional; with a C compiler and Python's headers, the install must have built it."""
+    compiler = (sysconfig.get_config_var("CC") or "").split()
+    if not compiler or not shutil.which(compiler[0]) or not Path(sysconfig.get_paths()["include"], "Python.h").exists():
+        pytest.skip("no C compiler or no Python headers here: msgspec decodes every file")
+    from forensics import _ctdecode
+
+    assert _ctdecode.MAX_DEPTH == 200
