@@ -16,7 +16,8 @@ Rows:
                  msgspec -> Arrow -> pandas, no categoricals, sorting, duplicate check or tolerance
   fast, 2 cores  load_cloudtrail(workers=2)
   fast, 1 core   load_cloudtrail(workers=1)
-  fast path only load_cloudtrail(workers=1) with the tolerant fallback switched off (clean data)
+  msgspec only   load_cloudtrail(workers=1, and 2) without the C decoder (FORENSICS_DECODER=python)
+  fast path only load_cloudtrail(workers=1) with the C decoder alone, no fallback (clean data)
   cache hit      load_cloudtrail(cache=...) on unchanged files
   parquet read   pd.read_parquet of the cached table's columns (the floor for a cache hit)
   window 2h/30d  load_cloudtrail(start, end) of 2 hours out of a 30-day trail (files opened vs all)
@@ -71,19 +72,20 @@ def measure(kind: str, data: str, cache: str) -> dict[str, object]:
         seconds = time.perf_counter() - start
         return {"seconds": seconds, "events": len(frame), "frame_bytes": int(frame.memory_usage(deep=True).sum())}
     if kind == "fastpath":
-        typed = records._FILE_DECODER
 
         def strict(data: bytes, *, damaged: str = "") -> records.Decoded:
-            trail = typed.decode(data)
-            cols = records.Columns()
-            records._append_structs(cols, trail.Records, 0)
-            return records.Decoded(cols, "loaded", "", len(trail.Records), 0, records.Notes())
+            table = records.strict_table(data)
+            if table is None:
+                raise RuntimeError("the fast-path row needs a clean trail and the C decoder")
+            return records.Decoded(records.Columns(), "loaded", "", table.num_rows, 0, records.Notes(), table)
 
         import forensics.reader
 
         forensics.reader.decode = strict  # the same pipeline, minus every tolerance check
+    if kind.startswith("msgspec"):
+        records._ctdecode = None  # as FORENSICS_DECODER=python does
     options: dict[str, object] = {"workers": 1, "progress": False}
-    if kind == "fast2":
+    if kind in ("fast2", "msgspec2"):
         options["workers"] = 2
     if kind in ("cache_fill", "cache_hit"):
         options["cache"] = cache
@@ -193,6 +195,8 @@ def main() -> None:
         "research design (24 columns), 1 core": ("research1", trail),
         "fast, 2 cores": ("fast2", trail),
         "fast, 1 core": ("fast1", trail),
+        "msgspec only, 2 cores": ("msgspec2", trail),
+        "msgspec only, 1 core": ("msgspec1", trail),
         "fast path only, 1 core": ("fastpath", trail),
         "cache hit": ("cache_hit", trail),
         "parquet read": ("parquet", trail),
@@ -222,6 +226,8 @@ def main() -> None:
             float(rows["fast, 2 cores"]["seconds"]) / float(rows["research design (24 columns), 2 cores"]["seconds"]),
         "fast 1 core / research design 1 core (36 vs 24 columns)":
             float(single["seconds"]) / float(rows["research design (24 columns), 1 core"]["seconds"]),
+        "fast / msgspec only, 2 cores": float(rows["fast, 2 cores"]["seconds"]) / float(rows["msgspec only, 2 cores"]["seconds"]),
+        "fast / msgspec only, 1 core": float(single["seconds"]) / float(rows["msgspec only, 1 core"]["seconds"]),
         "cache hit <= 1.5 x parquet read": float(rows["cache hit"]["seconds"]) / float(rows["parquet read"]["seconds"]),
         "tolerant / fast path only <= 1.05 (clean data)": float(single["seconds"]) / float(rows["fast path only, 1 core"]["seconds"]),
         "2h of 30 days: files opened / files in trail": f"{rows['30 days, 2h window']['files_opened']} / {rows['30 days, all']['files_opened']}",
