@@ -280,7 +280,7 @@ def strict_table(data: bytes) -> pa.Table | None:
     return pa.Table.from_arrays(arrays, schema=STRICT_SCHEMA)
 
 
-def _arrow_type(name: str) -> pa.DataType:
+def _record_type(name: str) -> pa.DataType:
     if name == "record_index":
         return pa.int32()
     if name in BOOLEAN_COLUMNS:
@@ -289,7 +289,7 @@ def _arrow_type(name: str) -> pa.DataType:
 
 
 #: Arrow types of the record columns before they are prepared (``reader._to_arrow`` makes the same).
-STRICT_SCHEMA = pa.schema([(name, _arrow_type(name)) for name in RECORD_COLUMNS])
+STRICT_SCHEMA = pa.schema([(name, _record_type(name)) for name in RECORD_COLUMNS])
 
 
 def _decode_tolerant(data: bytes, damaged: str, cols: Columns, notes: Notes) -> Decoded:
