@@ -17,7 +17,8 @@ by record: each record is tried typed, then field by field, and a record that is
 object is rejected. Files that msgspec cannot read at all (lone surrogate escapes, NaN
 literals) go through the standard library's parser. Every repair is noted.
 
-This module never touches the file system: it turns bytes into :class:`Columns`.
+This module never touches the file system: it turns bytes into :class:`Columns`, or into an
+Arrow table (:attr:`Decoded.table`) when the C decoder reads the file.
 """
 
 from __future__ import annotations
