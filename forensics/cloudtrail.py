@@ -425,30 +425,78 @@ def canonical(table: pa.Table, threads: int = 1) -> pa.Table:
 
 def _sorted_dictionary(column: pa.ChunkedArray, order: pa.Array) -> pa.ChunkedArray:
     """``column`` taken in ``order``, with one dictionary whose values are sorted."""
-    unified = pa.table({"column": column}).unify_dictionaries().column(0).take(order).combine_chunks()
-    dictionary = unified.dictionary
-    ranks = pc.array_sort_indices(dictionary)
-    position = np.empty(len(ranks), dtype=np.int32)
-    position[ranks.to_numpy()] = np.arange(len(ranks), dtype=np.int32)
-    indices = pa.array(position).take(unified.indices)
-    return pa.chunked_array([pa.DictionaryArray.from_arrays(indices, dictionary.take(ranks))], type=column.type)
+    if column.num_chunks != 1:
+        column = pa.table({"column": column}).unify_dictionaries().column(0)
+    array = column.combine_chunks()  # one chunk: no copy
+    dictionary = array.dictionary
+    ranks = pc.array_sort_indices(dictionary).to_numpy()
+    if not np.array_equal(ranks, np.arange(len(ranks))):  # else already sorted: only the rows move
+        position = np.empty(len(ranks), dtype=np.int32)
+        position[ranks] = np.arange(len(ranks), dtype=np.int32)
+        array = pa.DictionaryArray.from_arrays(pa.array(position).take(array.indices), dictionary.take(ranks))
+    return pa.chunked_array([array.take(order)], type=column.type)
 
 
 def _to_frame(table: pa.Table, paths: list[str]) -> pd.DataFrame:
-    """Convert the sorted, prepared Arrow table to the events frame with the schema's dtypes."""
-    files = table["_file"].to_numpy()
-    frame = table.drop_columns(["_file"]).to_pandas(types_mapper=_types)
-    frame["source_file"] = pd.Categorical.from_codes(files, categories=pd.Index(paths, dtype="str"))
-    frame["copies"] = np.ones(len(frame), dtype=np.int32)
-    return frame[list(schema.COLUMNS)]
+    """Convert the sorted, prepared Arrow table to the events frame with the schema's dtypes.
+
+    Column by column, sharing Arrow's memory where pandas can (text, category values):
+    :meth:`pyarrow.Table.to_pandas` would turn every category value into a Python string
+    first.
+    """
+    made = {
+        "source_file": pd.Categorical.from_codes(table["_file"].to_numpy(), categories=pd.Index(paths, dtype="str")),
+        "copies": np.ones(table.num_rows, dtype=np.int32),
+    }
+    data = {name: made[name] if name in made else _to_pandas(table[name]) for name in schema.COLUMNS}
+    return pd.DataFrame(data, copy=False)
 
 
-def _types(dtype: pa.DataType) -> object:
-    if dtype in (pa.string(), pa.large_string()):
-        return pd.StringDtype("pyarrow", na_value=np.nan)
-    if dtype == pa.bool_():
-        return pd.BooleanDtype()
-    return None
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" dtype, Arrow-backed
+
+
+def _to_pandas(column: pa.ChunkedArray) -> object:
+    """One prepared column as the pandas array of its schema dtype."""
+    array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()  # combining one chunk copies it
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        categories = _categories(pd.Index(pd.array(array.dictionary, dtype=_TEXT)))
+        size = len(array.dictionary)
+        narrow = np.int8 if size < 128 else np.int16 if size < 32768 else np.int32  # what pandas would choose
+        codes = _values(array.indices, np.int32).astype(narrow)  # straight into pandas' own code width
+        if array.null_count:
+            codes[_missing(array)] = -1
+        return pd.Categorical.from_codes(codes, dtype=categories, validate=False)
+    if pa.types.is_timestamp(kind):
+        micros = _values(array, np.int64).copy()
+        if array.null_count:
+            micros[_missing(array)] = np.iinfo(np.int64).min  # NaT
+        return pd.DatetimeIndex(micros.view("datetime64[us]")).tz_localize("UTC").array
+    if pa.types.is_boolean(kind):
+        return pd.arrays.BooleanArray(np.asarray(array.fill_null(False)), _missing(array))
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return pd.array(array, dtype=_TEXT)
+    return array.to_numpy()
+
+
+def _categories(values: pd.Index) -> pd.CategoricalDtype:
+    """The categorical dtype of an Arrow dictionary's ``values``, which are unique.
+
+    pandas' private fast path skips the uniqueness check, whose hash table would stay with
+    the frame (25 MB for 300k source IPs); the public constructor where it is missing.
+    """
+    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    return fast(values, False) if fast is not None else pd.CategoricalDtype(values)
+
+
+def _values(array: pa.Array, dtype: type) -> np.ndarray:
+    """The value buffer of a fixed-width ``array`` as numpy, without a copy (any value under a null)."""
+    return np.frombuffer(array.buffers()[1], dtype=dtype, count=array.offset + len(array))[array.offset :]
+
+
+def _missing(array: pa.Array) -> np.ndarray:
+    """Where ``array`` is null, as a numpy mask."""
+    return np.asarray(array.is_null())
 
 
 def _all_distinct(ids: pa.ChunkedArray) -> bool:
