@@ -52,7 +52,7 @@ def measure(kind: str, data: str, cache: str) -> dict[str, object]:
     import pandas as pd
 
     import forensics
-    from forensics import records
+    from forensics import ctbuilder, records
 
     if kind == "naive":
         return _naive(data)
@@ -72,18 +72,14 @@ def measure(kind: str, data: str, cache: str) -> dict[str, object]:
         seconds = time.perf_counter() - start
         return {"seconds": seconds, "events": len(frame), "frame_bytes": int(frame.memory_usage(deep=True).sum())}
     if kind == "fastpath":
-
-        def strict(data: bytes, *, damaged: str = "") -> records.Decoded:
-            table = records.strict_table(data)
-            if table is None:
-                raise RuntimeError("the fast-path row needs a clean trail and the C decoder")
-            return records.Decoded(records.Columns(), "loaded", "", table.num_rows, 0, records.Notes(), table)
-
         import forensics.reader
 
-        forensics.reader.decode = strict  # the same pipeline, minus every tolerance check
+        def declined(data: bytes, *, damaged: str = "") -> records.Decoded:
+            raise RuntimeError("the fast-path row needs a clean trail and the C decoder")
+
+        forensics.reader.decode = declined  # the same pipeline with no fallback: every file must go to the builder
     if kind.startswith("msgspec"):
-        records._ctdecode = None  # as FORENSICS_DECODER=python does
+        ctbuilder._ctdecode = None  # as FORENSICS_DECODER=python does
     options: dict[str, object] = {"workers": 1, "progress": False}
     if kind in ("fast2", "msgspec2"):
         options["workers"] = 2

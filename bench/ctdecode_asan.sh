@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run the C decoder's tests against an AddressSanitizer + UndefinedBehaviorSanitizer build
 # of forensics/_ctdecode.c (parsing an exact-size copy of each input, so that reading one
-# byte past the end shows), with 20,000 random mutations instead of 4,000.
+# byte past the end shows), with 20,000 random mutations instead of 4,000; tests/test_ctbuilder.py
+# drives the Builder across files (dictionaries, rollback, limits, threads).
 #
 #   bash bench/ctdecode_asan.sh            # from the repository, after the README's install
 set -eu
@@ -20,4 +21,4 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export PYTHONMALLOC=malloc
 export FORENSICS_MUTATIONS="${FORENSICS_MUTATIONS:-20000}"
 LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
-    $PY -m pytest -q -p no:cacheprovider tests/test_ctdecode.py tests/test_records.py "$@"
+    $PY -m pytest -q -p no:cacheprovider tests/test_ctdecode.py tests/test_ctbuilder.py tests/test_records.py "$@"

@@ -1,24 +1,51 @@
 /*
- * _ctdecode: a strict, validating CloudTrail file decoder that writes Arrow column
- * buffers directly, without creating a Python object per value.
+ * _ctdecode: a strict, validating CloudTrail decoder that builds the loader's prepared
+ * Arrow columns directly, across many files, without a Python object per value.
  *
- * decode(data: bytes) -> dict[str, tuple] | None
+ * Builder(categories: tuple[str, ...])
+ *   add(data: bytes) -> int | None
+ *       Parse the inflated bytes of one CloudTrail file, {"Records":[{...}, ...]}, into
+ *       per-file scratch buffers; if the file is clean and every eventTime has the
+ *       canonical form, append its rows to the accumulated columns and return how many.
+ *       Otherwise return None and append nothing (the state is exactly as before).
+ *   rows: int                                 rows accumulated so far
+ *   finish() -> dict[str, tuple]              hand over every column, reset to empty
+ *       For each record column (forensics.records.RECORD_COLUMNS minus record_index)
+ *       and "actor" (ARN, else invokedBy, else principalId, else accountId, skipping
+ *       empty strings, else "unknown"):
+ *         category column:  (validity, int32 codes, int32 dictionary offsets, dictionary data)
+ *                           the dictionary holds the distinct non-null values in order of
+ *                           first appearance, as pyarrow.compute.dictionary_encode gives
+ *         other string/JSON column: (validity, int64 offsets, data)   Arrow large_string
+ *         bool column:      (validity, value bits)
+ *         eventTime:        (None, int64 microseconds since the epoch, UTC)
+ *       Each item is a Buffer (or None): a malloc'd block exposed read-only through the
+ *       buffer protocol, so pyarrow.py_buffer wraps it without a copy. Validity bitmaps
+ *       (LSB-first, as Arrow wants them) are None when the column has no null.
+ * validate(data: bytes) -> bool    whether data is one valid JSON value (strict UTF-8)
  *
- * Input: the inflated bytes of one CloudTrail file, {"Records":[{...}, ...]}.
- * Output: for each record column (forensics.records.RECORD_COLUMNS minus record_index)
- *   string column: (validity_bits, int32 offsets, data)
- *   JSON column:   (validity_bits, int64 offsets, data)   verbatim bytes of the value
- *   bool column:   (validity_bits, value_bits)
- * Bitmaps are LSB-first, as Arrow wants them.
+ * A file is declined (None: the msgspec path in forensics/records.py takes it and
+ * reports what is odd) for any JSON syntax error anywhere, invalid UTF-8 anywhere, raw
+ * control characters in strings, lone surrogate escapes, a value of the wrong JSON type
+ * for a typed field, a repeated schema key, nesting deeper than MAX_DEPTH, no Records
+ * list, a byte order mark, an eventTime that is missing, null or not exactly
+ * YYYY-MM-DDTHH:MM:SSZ (a real date, years 1900-9999), or when a column would outgrow
+ * its offsets (int32 for dictionaries, int64 otherwise) or the rows INT32_MAX.
  *
- * None means "not clean, use the msgspec path": any JSON syntax error anywhere, invalid
- * UTF-8 anywhere, raw control characters in strings, lone surrogate escapes, a value of
- * the wrong JSON type for a typed field, a repeated schema key, nesting deeper than
- * MAX_DEPTH, no Records list, a byte order mark, or a column too big for 32-bit offsets.
+ * add() works in two steps so that a declined file leaves no trace: first the parse and
+ * every check, on the scratch buffers only; then the commit, which reserves all the room
+ * it needs before it writes, so that the only thing left to fail is the dictionary
+ * encoding (out of memory, or a dictionary outgrowing its int32 offsets), which is
+ * undone by truncating the dictionaries back to their size before the call.
+ *
+ * Dictionaries are open-addressing hash tables (linear probing, load <= 1/2) keyed with
+ * a per-process random secret taken from os.urandom at import: the values are
+ * attacker-controlled, so their hashes must not be predictable (hash flooding).
  *
  * Safety: every read is checked against the end of the input; buffer growth is checked
  * for overflow; recursion is bounded by MAX_DEPTH; the GIL is released only while the
- * parser works on the immutable bytes object and its own malloc'd buffers.
+ * builder works on the immutable bytes object and its own malloc'd buffers, with a busy
+ * flag (set and cleared under the GIL) refusing concurrent use of one builder.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -75,20 +102,16 @@ static inline int buf_append(Buf *b, const void *src, size_t n) {
     return OK;
 }
 
-static inline int buf_byte(Buf *b, uint8_t c) {
-    int rc;
-    if (b->len == b->cap) {
-        rc = buf_reserve(b, 1);
-        if (rc) return rc;
-    }
-    b->p[b->len++] = c;
-    return OK;
-}
-
 static void buf_free(Buf *b) {
     free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;
+}
+
+/* Room for n items of size bytes each, beyond the current length (overflow-checked). */
+static int buf_reserve_items(Buf *b, size_t n, size_t size) {
+    if (size != 0 && n > SIZE_MAX / size) return E_NOMEM;
+    return buf_reserve(b, n * size);
 }
 
 /* -------------------------------------------------------------------------- schema */
@@ -217,12 +240,14 @@ static inline int level_lookup(const Level *L, const uint8_t *key, size_t len) {
     return -1;
 }
 
-/* -------------------------------------------------------------------------- columns */
+/* ------------------------------------------------------------ per-file scratch columns */
 
+/* What the parser writes for one file; the Builder keeps one Parser and reuses its
+ * buffers (and their capacity) from file to file. */
 typedef struct {
-    Buf data;  /* string/JSON bytes */
-    Buf offs;  /* int32 (strings) or int64 (JSON) offsets, n+1 of them */
-    Buf valid; /* one byte per row, packed into bits at the end */
+    Buf data;  /* string bytes (unescaped) or verbatim JSON bytes, row after row */
+    Buf offs;  /* int64 offsets into data, n+1 of them (string and JSON columns) */
+    Buf valid; /* one byte per row: 1 if the value is present and not null */
     Buf vals;  /* booleans: one byte per row */
 } Col;
 
@@ -245,6 +270,22 @@ static void parser_free(Parser *ps) {
         buf_free(&ps->cols[c].valid);
         buf_free(&ps->cols[c].vals);
     }
+    ps->row_cap = 0;
+}
+
+/* Forget the previous file's rows, keeping the buffers' capacity (row_cap stays true). */
+static void parser_reset(Parser *ps, const uint8_t *data, size_t len) {
+    int c;
+    for (c = 0; c < NCOLS; c++) {
+        ps->cols[c].data.len = 0;
+        ps->cols[c].offs.len = 0;
+        ps->cols[c].valid.len = 0;
+        ps->cols[c].vals.len = 0;
+    }
+    ps->p = data;
+    ps->end = data + len;
+    ps->err = OK;
+    ps->nrows = 0;
 }
 
 /* Make room for one more row (n+1 offsets) in every per-row buffer at once, so that
@@ -260,15 +301,10 @@ static int ensure_rows(Parser *ps) {
     }
     for (c = 0; c < NCOLS; c++) {
         Col *col = &ps->cols[c];
-        int kind = col_kind(c);
         rc = buf_reserve(&col->valid, cap - col->valid.len);
         if (rc) return rc;
-        if (kind == K_BOOL) {
-            rc = buf_reserve(&col->vals, cap - col->vals.len);
-        } else {
-            size_t width = kind == K_JSON ? 8 : 4;
-            rc = buf_reserve(&col->offs, cap * width - col->offs.len);
-        }
+        if (col_kind(c) == K_BOOL) rc = buf_reserve(&col->vals, cap - col->vals.len);
+        else rc = buf_reserve(&col->offs, cap * sizeof(int64_t) - col->offs.len);
         if (rc) return rc;
     }
     ps->row_cap = cap;
@@ -276,32 +312,23 @@ static int ensure_rows(Parser *ps) {
 }
 
 /* Append the current data length of every string/JSON column as its next offset. */
-static int push_offsets(Parser *ps) {
+static void push_offsets(Parser *ps) {
     int c;
     for (c = 0; c < NCOLS; c++) {
         Col *col = &ps->cols[c];
-        int kind = col_kind(c);
-        if (kind == K_JSON) {
-            int64_t o;
-            if (col->data.len > (size_t)INT64_MAX) return E_TOOBIG;
-            o = (int64_t)col->data.len;
-            memcpy(col->offs.p + col->offs.len, &o, sizeof o);
-            col->offs.len += sizeof o;
-        } else if (kind == K_STR) {
-            int32_t o;
-            if (col->data.len > (size_t)INT32_MAX) return E_TOOBIG; /* Arrow string: 32-bit offsets */
-            o = (int32_t)col->data.len;
-            memcpy(col->offs.p + col->offs.len, &o, sizeof o);
-            col->offs.len += sizeof o;
-        }
+        int64_t o;
+        if (col_kind(c) == K_BOOL) continue;
+        o = (int64_t)col->data.len; /* a length of malloc'd memory: below INT64_MAX */
+        memcpy(col->offs.p + col->offs.len, &o, sizeof o);
+        col->offs.len += sizeof o;
     }
-    return OK;
 }
 
 static int columns_init(Parser *ps) {
     int rc = ensure_rows(ps);
     if (rc) return rc;
-    return push_offsets(ps);
+    push_offsets(ps);
+    return OK;
 }
 
 static int finish_row(Parser *ps) {
@@ -314,10 +341,26 @@ static int finish_row(Parser *ps) {
         col->valid.p[col->valid.len++] = ps->row_valid[c];
         if (col_kind(c) == K_BOOL) col->vals.p[col->vals.len++] = ps->row_valid[c] ? ps->row_bool[c] : 0;
     }
-    rc = push_offsets(ps);
-    if (rc) return rc;
+    push_offsets(ps);
     ps->nrows++;
     return OK;
+}
+
+/* A readable address for offset off of b, even when b was never allocated (then off is 0). */
+static const uint8_t NOTHING[1];
+static inline const uint8_t *buf_at(const Buf *b, size_t off) { return b->p ? b->p + off : NOTHING; }
+
+/* Row i of string/JSON column c of the file just parsed: 0 if null or missing, else 1
+ * with its bytes in [*s, *s + *len). */
+static inline int scratch_value(const Parser *ps, int c, size_t i, const uint8_t **s, size_t *len) {
+    const Col *col = &ps->cols[c];
+    int64_t a, b;
+    if (!col->valid.p[i]) return 0;
+    memcpy(&a, col->offs.p + i * sizeof a, sizeof a);
+    memcpy(&b, col->offs.p + (i + 1) * sizeof b, sizeof b);
+    *s = buf_at(&col->data, (size_t)a);
+    *len = (size_t)(b - a);
+    return 1;
 }
 
 /* -------------------------------------------------------------------- JSON scanning */
@@ -847,119 +890,741 @@ invalid:
     return -1;
 }
 
-/* ------------------------------------------------------------------- Python results */
 
-static PyObject *bytes_of(const Buf *b) {
-    return PyBytes_FromStringAndSize(b->len ? (const char *)b->p : "", (Py_ssize_t)b->len);
+/* ------------------------------------------------------------------------ eventTime */
+
+static inline int two_digits(const uint8_t *s, unsigned *v) {
+    if (!is_digit(s[0]) || !is_digit(s[1])) return 0;
+    *v = (unsigned)(s[0] - '0') * 10u + (unsigned)(s[1] - '0');
+    return 1;
 }
 
-/* Pack one byte per row into an LSB-first bitmap bytes object. */
-static PyObject *bits_of(const Buf *b, size_t n) {
-    size_t nbytes = (n + 7) / 8, i;
-    PyObject *out;
-    uint8_t *dst;
-    if (nbytes > (size_t)PY_SSIZE_T_MAX) return PyErr_NoMemory();
-    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)nbytes);
-    if (out == NULL) return NULL;
-    dst = (uint8_t *)PyBytes_AS_STRING(out);
-    memset(dst, 0, nbytes);
-    for (i = 0; i < n && i < b->len; i++) {
-        if (b->p[i]) dst[i >> 3] |= (uint8_t)(1u << (i & 7));
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar (Howard Hinnant's
+ * days_from_civil, for years >= 1 only, which is all we need: 1900-9999). */
+static int64_t days_from_civil(unsigned y, unsigned m, unsigned d) {
+    unsigned yy = m <= 2 ? y - 1 : y;                                     /* years start in March */
+    unsigned era = yy / 400;                                              /* 400-year cycles */
+    unsigned yoe = yy - era * 400;                                        /* [0, 399] */
+    unsigned doy = (153u * (m > 2 ? m - 3 : m + 9) + 2u) / 5u + d - 1u; /* [0, 365] */
+    unsigned doe = yoe * 365u + yoe / 4u - yoe / 100u + doy;            /* [0, 146096] */
+    return (int64_t)era * 146097 + (int64_t)doe - 719468;
+}
+
+/* eventTime in the one form the builder accepts, YYYY-MM-DDTHH:MM:SSZ exactly (ASCII
+ * digits, a real date and time, years 1900-9999): 1 with microseconds since the epoch
+ * in *us, else 0 (the file is declined; the Python path parses and reports odd times). */
+static int canonical_time(const uint8_t *s, size_t len, int64_t *us) {
+    static const unsigned char DAYS[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned century, yy, y, mo, d, h, mi, sec, month_days;
+    if (len != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+        return 0;
+    if (!two_digits(s, &century) || !two_digits(s + 2, &yy) || !two_digits(s + 5, &mo) || !two_digits(s + 8, &d) ||
+        !two_digits(s + 11, &h) || !two_digits(s + 14, &mi) || !two_digits(s + 17, &sec))
+        return 0;
+    y = century * 100u + yy;
+    if (y < 1900 || mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59) return 0;
+    month_days = DAYS[mo - 1];
+    if (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) month_days = 29;
+    if (d < 1 || d > month_days) return 0;
+    *us = (days_from_civil(y, mo, d) * 86400 + (int64_t)(h * 3600u + mi * 60u + sec)) * 1000000;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------- hashing */
+
+/* Secret keys of the hash, from os.urandom at import: values are attacker-controlled, so
+ * the slots they land in must not be predictable (hash flooding). */
+static uint64_t HASH_K0, HASH_K1, HASH_K2;
+
+/* The 128-bit product of a and b, folded to 64 bits (low half XOR high half). Unlike a
+ * multiplication modulo 2^64, it mixes every input bit into every output bit. */
+static inline uint64_t fold_mul(uint64_t a, uint64_t b) {
+#if defined(__SIZEOF_INT128__) && !defined(CTDECODE_NO_INT128)
+    __extension__ typedef unsigned __int128 u128;
+    u128 r = (u128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+    uint64_t a_lo = a & 0xFFFFFFFFu, a_hi = a >> 32, b_lo = b & 0xFFFFFFFFu, b_hi = b >> 32;
+    uint64_t ll = a_lo * b_lo, lh = a_lo * b_hi, hl = a_hi * b_lo, hh = a_hi * b_hi;
+    uint64_t mid = (ll >> 32) + (lh & 0xFFFFFFFFu) + (hl & 0xFFFFFFFFu);
+    uint64_t lo = (ll & 0xFFFFFFFFu) | (mid << 32);
+    uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+    return lo ^ hi;
+#endif
+}
+
+/* Keyed 64-bit hash of [s, s+n), 8 bytes at a time. */
+static inline uint64_t hash_bytes(const uint8_t *s, size_t n) {
+    uint64_t h = HASH_K0 ^ (uint64_t)n, w;
+    while (n >= 8) {
+        memcpy(&w, s, 8);
+        h = fold_mul(h ^ w, HASH_K1);
+        s += 8;
+        n -= 8;
     }
-    return out;
+    if (n > 0) {
+        w = 0;
+        memcpy(&w, s, n);
+        h = fold_mul(h ^ w, HASH_K1);
+    }
+    return fold_mul(h, HASH_K2);
 }
 
-static PyObject *build_result(Parser *ps) {
-    PyObject *result = PyDict_New(), *tup = NULL;
-    int c;
-    if (result == NULL) return NULL;
-    for (c = 0; c < NCOLS; c++) {
-        Col *col = &ps->cols[c];
-        PyObject *a = bits_of(&col->valid, ps->nrows), *b = NULL, *d = NULL;
-        if (a == NULL) goto fail;
-        if (col_kind(c) == K_BOOL) {
-            b = bits_of(&col->vals, ps->nrows);
-            if (b == NULL) {
-                Py_DECREF(a);
-                goto fail;
-            }
-            tup = PyTuple_Pack(2, a, b);
-        } else {
-            b = bytes_of(&col->offs);
-            d = b ? bytes_of(&col->data) : NULL;
-            if (d == NULL) {
-                Py_DECREF(a);
-                Py_XDECREF(b);
-                goto fail;
-            }
-            tup = PyTuple_Pack(3, a, b, d);
-            Py_DECREF(d);
+/* ---------------------------------------------------------------------- dictionaries */
+
+typedef struct {
+    uint32_t code1; /* code + 1; 0 marks an empty slot */
+    uint32_t check; /* the high 32 bits of the value's hash (the low bits chose the slot) */
+} Slot;
+
+/* The distinct values of one category column in order of first appearance (an Arrow
+ * string array: int32 offsets), and a hash table of them. Invariant: the table is
+ * exactly what inserting codes 0..count-1 in order gives, so dropping the codes from
+ * some count on (dict_rollback) leaves a valid table of the rest. */
+typedef struct {
+    Buf offs;      /* int32 offsets into data, count+1 of them (the first 0 added lazily) */
+    Buf data;      /* the values' bytes */
+    size_t count;  /* distinct values (codes 0..count-1) */
+    Slot *slots;   /* linear probing, load <= 1/2 */
+    size_t nslots; /* 0 or a power of two */
+    int64_t last;  /* the code of the previous non-null row, -1 if none: compared first */
+} Dict;
+
+static void dict_free(Dict *d) {
+    buf_free(&d->offs);
+    buf_free(&d->data);
+    free(d->slots);
+    d->slots = NULL;
+    d->nslots = 0;
+    d->count = 0;
+    d->last = -1;
+}
+
+static inline int dict_equals(const Dict *d, size_t code, const uint8_t *s, size_t len) {
+    int32_t a, b;
+    memcpy(&a, d->offs.p + code * sizeof a, sizeof a);
+    memcpy(&b, d->offs.p + (code + 1) * sizeof b, sizeof b);
+    return (size_t)(b - a) == len && (len == 0 || memcmp(d->data.p + a, s, len) == 0);
+}
+
+/* A free slot for hash h (the value is known not to be in the table). */
+static inline size_t dict_free_slot(const Slot *slots, size_t nslots, uint64_t h) {
+    size_t mask = nslots - 1, i = (size_t)h & mask;
+    while (slots[i].code1 != 0) i = (i + 1) & mask;
+    return i;
+}
+
+/* A table with room for `need` values at load <= 1/2, refilled in code order. */
+static int dict_grow(Dict *d, size_t need) {
+    size_t n = d->nslots ? d->nslots : 64, code;
+    Slot *slots;
+    while (n / 2 < need) {
+        if (n > SIZE_MAX / 2 / sizeof(Slot)) return E_NOMEM;
+        n *= 2;
+    }
+    slots = (Slot *)calloc(n, sizeof *slots);
+    if (slots == NULL) return E_NOMEM;
+    for (code = 0; code < d->count; code++) {
+        int32_t a, b;
+        uint64_t h;
+        size_t i;
+        memcpy(&a, d->offs.p + code * sizeof a, sizeof a);
+        memcpy(&b, d->offs.p + (code + 1) * sizeof b, sizeof b);
+        h = hash_bytes(buf_at(&d->data, (size_t)a), (size_t)(b - a));
+        i = dict_free_slot(slots, n, h);
+        slots[i].code1 = (uint32_t)(code + 1);
+        slots[i].check = (uint32_t)(h >> 32);
+    }
+    free(d->slots);
+    d->slots = slots;
+    d->nslots = n;
+    return OK;
+}
+
+/* The code of the value [s, s+len), added to the dictionary if new. E_TOOBIG if the
+ * dictionary's data would grow past max_bytes; E_NOMEM. The offsets' first 0 exists. */
+static int dict_code(Dict *d, const uint8_t *s, size_t len, size_t max_bytes, int32_t *code) {
+    uint64_t h;
+    uint32_t check;
+    size_t mask, i;
+    int32_t end;
+    int rc;
+    if (d->last >= 0 && dict_equals(d, (size_t)d->last, s, len)) { /* same as the row before */
+        *code = (int32_t)d->last;
+        return OK;
+    }
+    if (d->count + 1 > d->nslots / 2) {
+        rc = dict_grow(d, d->count + 1);
+        if (rc) return rc;
+    }
+    h = hash_bytes(s, len);
+    check = (uint32_t)(h >> 32);
+    mask = d->nslots - 1;
+    for (i = (size_t)h & mask; d->slots[i].code1 != 0; i = (i + 1) & mask) {
+        const Slot *slot = &d->slots[i];
+        if (slot->check == check && dict_equals(d, slot->code1 - 1u, s, len)) {
+            d->last = (int64_t)(slot->code1 - 1u);
+            *code = (int32_t)d->last;
+            return OK;
         }
-        Py_DECREF(a);
-        Py_DECREF(b);
-        if (tup == NULL) goto fail;
-        if (PyDict_SetItemString(result, COL_NAMES[c], tup) < 0) goto fail;
-        Py_CLEAR(tup);
     }
+    /* A new value, for the empty slot i. Room first, so that nothing changes on failure. */
+    if (len > max_bytes - d->data.len) return E_TOOBIG;
+    rc = buf_reserve(&d->offs, sizeof end);
+    if (rc) return rc;
+    rc = buf_append(&d->data, s, len);
+    if (rc) return rc;
+    end = (int32_t)d->data.len; /* <= max_bytes <= INT32_MAX */
+    memcpy(d->offs.p + d->offs.len, &end, sizeof end);
+    d->offs.len += sizeof end;
+    d->slots[i].code1 = (uint32_t)(d->count + 1); /* count < rows <= INT32_MAX */
+    d->slots[i].check = check;
+    d->last = (int64_t)d->count;
+    *code = (int32_t)d->count;
+    d->count++;
+    return OK;
+}
+
+typedef struct {
+    size_t count, data_len;
+    int64_t last;
+} DictMark;
+
+static DictMark dict_mark(const Dict *d) {
+    DictMark m;
+    m.count = d->count;
+    m.data_len = d->data.len;
+    m.last = d->last;
+    return m;
+}
+
+/* Back to the state of mark m: drop the values added since (their slots too). */
+static void dict_rollback(Dict *d, const DictMark *m) {
+    size_t i;
+    if (d->count > m->count) {
+        for (i = 0; i < d->nslots; i++) {
+            if (d->slots[i].code1 > m->count) {
+                d->slots[i].code1 = 0;
+                d->slots[i].check = 0;
+            }
+        }
+        d->count = m->count;
+        d->data.len = m->data_len;
+        d->offs.len = (m->count + 1) * sizeof(int32_t);
+    }
+    d->last = m->last;
+}
+
+/* ------------------------------------------------------------------ accumulated columns */
+
+enum { OUT_TIME = 0, OUT_BOOL = 1, OUT_STRING = 2, OUT_CATEGORY = 3 };
+
+#define ACTOR NCOLS     /* the derived column, after the record columns */
+#define NOUT (NCOLS + 1)
+
+/* userIdentity.arn, .invokedBy, .principalId, .accountId: the first non-empty is the actor. */
+static const int ACTOR_SOURCES[4] = {19, 24, 20, 21};
+
+typedef struct {
+    int kind;     /* OUT_* */
+    size_t nulls; /* null rows so far: the validity bitmap is handed over only if > 0 */
+    Buf valid;    /* validity bitmap, LSB-first, (rows + 7) / 8 bytes; not for eventTime, actor */
+    Buf values;   /* OUT_TIME: int64 us; OUT_BOOL: value bits; OUT_STRING: int64 offsets
+                     (rows + 1, the first 0 added lazily); OUT_CATEGORY: int32 codes */
+    Buf data;     /* OUT_STRING: the bytes */
+    Dict dict;    /* OUT_CATEGORY */
+} OutCol;
+
+typedef struct {
+    PyObject_HEAD
+    int busy;               /* add() runs without the GIL: any other use is refused */
+    size_t rows;            /* rows accumulated; changed only with the GIL held */
+    size_t max_rows;        /* INT32_MAX (tests may lower the limits) */
+    size_t max_dict_bytes;  /* INT32_MAX: dictionaries have int32 offsets */
+    size_t max_string_bytes; /* INT64_MAX: large_string has int64 offsets */
+    Parser ps;              /* the file being added (scratch, reused) */
+    Buf times;              /* its eventTime values, int64 us, checked before the commit */
+    OutCol out[NOUT];
+} Builder;
+
+/* The actor of row i of the file just parsed (never null). */
+static inline void actor_value(const Parser *ps, size_t i, const uint8_t **s, size_t *len) {
+    int k;
+    for (k = 0; k < 4; k++) {
+        if (scratch_value(ps, ACTOR_SOURCES[k], i, s, len) && *len > 0) return;
+    }
+    *s = (const uint8_t *)"unknown";
+    *len = 7;
+}
+
+/* Every eventTime of the file, canonical, into b->times; E_INVALID declines the file. */
+static int check_times(Builder *b) {
+    const Parser *ps = &b->ps;
+    size_t i, n = ps->nrows;
+    int rc;
+    b->times.len = 0;
+    rc = buf_reserve_items(&b->times, n, sizeof(int64_t));
+    if (rc) return rc;
+    for (i = 0; i < n; i++) {
+        const uint8_t *s;
+        size_t len;
+        int64_t us;
+        if (!scratch_value(ps, 0, i, &s, &len) || !canonical_time(s, len, &us)) return E_INVALID;
+        memcpy(b->times.p + i * sizeof us, &us, sizeof us);
+    }
+    b->times.len = n * sizeof(int64_t);
+    return OK;
+}
+
+/* The first offset of the offsets buffers (string columns, dictionaries), if missing.
+ * Adding it changes nothing that can be seen. */
+static int ensure_first_offsets(Builder *b) {
+    int k, rc;
+    for (k = 0; k < NOUT; k++) {
+        OutCol *o = &b->out[k];
+        if (o->kind == OUT_STRING && o->values.len == 0) {
+            int64_t zero = 0;
+            rc = buf_append(&o->values, &zero, sizeof zero);
+            if (rc) return rc;
+        } else if (o->kind == OUT_CATEGORY && o->dict.offs.len == 0) {
+            int32_t zero = 0;
+            rc = buf_append(&o->dict.offs, &zero, sizeof zero);
+            if (rc) return rc;
+        }
+    }
+    return OK;
+}
+
+/* Room in every accumulated buffer for the n rows of the file (only capacity changes). */
+static int reserve_rows(Builder *b, size_t n) {
+    size_t bitmap = (b->rows + n + 7) / 8; /* bytes of a bitmap after the commit */
+    int k, rc = ensure_first_offsets(b);
+    if (rc) return rc;
+    for (k = 0; k < NOUT && rc == OK; k++) {
+        OutCol *o = &b->out[k];
+        if (k != 0 && k != ACTOR) rc = buf_reserve(&o->valid, bitmap - o->valid.len);
+        if (rc) return rc;
+        switch (o->kind) {
+        case OUT_TIME:
+            rc = buf_reserve_items(&o->values, n, sizeof(int64_t));
+            break;
+        case OUT_BOOL:
+            rc = buf_reserve(&o->values, bitmap - o->values.len);
+            break;
+        case OUT_STRING:
+            rc = buf_reserve_items(&o->values, n, sizeof(int64_t));
+            if (rc == OK) rc = buf_reserve(&o->data, b->ps.cols[k].data.len);
+            break;
+        default:
+            rc = buf_reserve_items(&o->values, n, sizeof(int32_t));
+            break;
+        }
+    }
+    return rc;
+}
+
+/* Append n flags (one byte each, 0 or 1) at bit `at` of an LSB-first bitmap that has room;
+ * returns how many were 0. */
+static size_t append_bits(Buf *bits, size_t at, const uint8_t *flags, size_t n) {
+    size_t i, zeros = 0, bytes = (at + n + 7) / 8;
+    memset(bits->p + bits->len, 0, bytes - bits->len); /* bits past `at` are already 0 */
+    bits->len = bytes;
+    for (i = 0; i < n; i++) {
+        if (flags[i]) bits->p[(at + i) >> 3] |= (uint8_t)(1u << ((at + i) & 7));
+        else zeros++;
+    }
+    return zeros;
+}
+
+/* Codes of the file's n rows for category column k, written past the end of its codes
+ * (reserve_rows made room); the dictionary gets the new values. */
+static int encode_rows(Builder *b, int k, size_t n) {
+    OutCol *o = &b->out[k];
+    int32_t *codes = (int32_t *)(void *)(o->values.p + o->values.len);
+    size_t i;
+    int rc;
+    for (i = 0; i < n; i++) {
+        const uint8_t *s;
+        size_t len;
+        int32_t code = 0; /* under a null */
+        if (k == ACTOR) actor_value(&b->ps, i, &s, &len);
+        else if (!scratch_value(&b->ps, k, i, &s, &len)) {
+            codes[i] = code;
+            continue;
+        }
+        rc = dict_code(&o->dict, s, len, b->max_dict_bytes, &code);
+        if (rc) return rc;
+        codes[i] = code;
+    }
+    return OK;
+}
+
+/* Append the checked file's n rows. Only encode_rows can fail, and then every dictionary
+ * is rolled back, so that nothing of the file remains. */
+static int commit_rows(Builder *b, size_t n) {
+    DictMark marks[NOUT];
+    const Parser *ps = &b->ps;
+    size_t at = b->rows, i;
+    int k, rc = OK;
+    if (n == 0) return OK; /* {"Records":[]} */
+    for (k = 0; k < NOUT; k++) {
+        if (b->out[k].kind == OUT_CATEGORY) marks[k] = dict_mark(&b->out[k].dict);
+    }
+    for (k = 0; k < NOUT && rc == OK; k++) {
+        if (b->out[k].kind == OUT_CATEGORY) rc = encode_rows(b, k, n);
+    }
+    if (rc) {
+        for (k = 0; k < NOUT; k++) {
+            if (b->out[k].kind == OUT_CATEGORY) dict_rollback(&b->out[k].dict, &marks[k]);
+        }
+        return rc;
+    }
+    /* Nothing fails from here on. */
+    for (k = 0; k < NOUT; k++) {
+        OutCol *o = &b->out[k];
+        const Col *col = k < NCOLS ? &ps->cols[k] : NULL;
+        if (k != 0 && k != ACTOR) o->nulls += append_bits(&o->valid, at, col->valid.p, n);
+        switch (o->kind) {
+        case OUT_TIME:
+            if (n) memcpy(o->values.p + o->values.len, b->times.p, n * sizeof(int64_t));
+            o->values.len += n * sizeof(int64_t);
+            break;
+        case OUT_BOOL:
+            append_bits(&o->values, at, col->vals.p, n);
+            break;
+        case OUT_STRING: {
+            int64_t base = (int64_t)o->data.len, off;
+            for (i = 1; i <= n; i++) { /* the file's offsets past its first (0), moved by base */
+                memcpy(&off, col->offs.p + i * sizeof off, sizeof off);
+                off += base;
+                memcpy(o->values.p + o->values.len, &off, sizeof off);
+                o->values.len += sizeof off;
+            }
+            if (col->data.len) memcpy(o->data.p + o->data.len, col->data.p, col->data.len);
+            o->data.len += col->data.len;
+            break;
+        }
+        default: /* the codes are in place */
+            o->values.len += n * sizeof(int32_t);
+            break;
+        }
+    }
+    return OK;
+}
+
+/* Parse, check and commit one file; runs without the GIL. OK with *added rows, E_NOMEM,
+ * or another code for "declined" (then the accumulated state is unchanged). */
+static int builder_add_span(Builder *b, const uint8_t *data, size_t len, size_t *added) {
+    Parser *ps = &b->ps;
+    size_t n;
+    int k, rc;
+    parser_reset(ps, data, len);
+    if (parse_file(ps) != 0) return ps->err;
+    n = ps->nrows;
+    if (n > b->max_rows - b->rows) return E_TOOBIG;
+    rc = check_times(b);
+    if (rc) return rc;
+    for (k = 0; k < NCOLS; k++) {
+        const OutCol *o = &b->out[k];
+        if (o->kind == OUT_STRING && ps->cols[k].data.len > b->max_string_bytes - o->data.len) return E_TOOBIG;
+    }
+    rc = reserve_rows(b, n);
+    if (rc) return rc;
+    rc = commit_rows(b, n);
+    if (rc) return rc;
+    *added = n;
+    return OK;
+}
+
+/* -------------------------------------------------------------------- Buffer type */
+
+/* A malloc'd block handed to Python, exposed read-only through the buffer protocol (for
+ * pyarrow.py_buffer, zero copy) and freed with the object. */
+typedef struct {
+    PyObject_HEAD
+    uint8_t *ptr; /* NULL when len is 0 */
+    Py_ssize_t len;
+} BufferObject;
+
+static void Buffer_dealloc(PyObject *op) {
+    BufferObject *self = (BufferObject *)op;
+    free(self->ptr);
+    Py_TYPE(op)->tp_free(op);
+}
+
+static int Buffer_getbuffer(PyObject *op, Py_buffer *view, int flags) {
+    static uint8_t empty[1]; /* a valid address for a zero-length block */
+    BufferObject *self = (BufferObject *)op;
+    return PyBuffer_FillInfo(view, op, self->ptr ? self->ptr : empty, self->len, 1, flags);
+}
+
+static PyBufferProcs Buffer_as_buffer = {Buffer_getbuffer, NULL};
+
+static PyTypeObject BufferType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "forensics._ctdecode.Buffer",
+    .tp_basicsize = sizeof(BufferObject),
+    .tp_dealloc = Buffer_dealloc,
+    .tp_as_buffer = &Buffer_as_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A read-only block of memory made by Builder.finish() (buffer protocol, format 'B').",
+};
+
+/* An empty Buffer (filled by buffer_take once nothing can fail any more). */
+static BufferObject *buffer_new(void) {
+    BufferObject *bo = PyObject_New(BufferObject, &BufferType);
+    if (bo == NULL) return NULL;
+    bo->ptr = NULL;
+    bo->len = 0;
+    return bo;
+}
+
+/* Move b's block into bo, shrunk to its length; b becomes empty. */
+static void buffer_take(BufferObject *bo, Buf *b) {
+    if (b->len == 0) {
+        free(b->p);
+        bo->ptr = NULL;
+    } else {
+        uint8_t *shrunk = (uint8_t *)realloc(b->p, b->len);
+        bo->ptr = shrunk ? shrunk : b->p; /* a failed shrink leaves the block as it was */
+    }
+    bo->len = (Py_ssize_t)b->len; /* checked <= PY_SSIZE_T_MAX by the caller */
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+/* -------------------------------------------------------------------- Builder type */
+
+static int column_number(PyObject *name) {
+    Py_ssize_t size;
+    const char *text = PyUnicode_AsUTF8AndSize(name, &size);
+    int c;
+    if (text == NULL) return -2;
+    for (c = 0; c < NCOLS; c++) {
+        if (strlen(COL_NAMES[c]) == (size_t)size && memcmp(COL_NAMES[c], text, (size_t)size) == 0) return c;
+    }
+    return -1;
+}
+
+static PyObject *Builder_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"categories", "_max_rows", "_max_bytes", NULL};
+    PyObject *categories, *seq;
+    Py_ssize_t max_rows = -1, max_bytes = -1, i;
+    int is_category[NCOLS] = {0}, c;
+    Builder *self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$nn:Builder", kwlist, &categories, &max_rows, &max_bytes))
+        return NULL;
+    if (PyUnicode_Check(categories) || PyBytes_Check(categories)) {
+        PyErr_SetString(PyExc_TypeError, "categories must be a tuple of column names, not one string");
+        return NULL;
+    }
+    seq = PySequence_Fast(categories, "categories must be a tuple of column names");
+    if (seq == NULL) return NULL;
+    for (i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *name = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyUnicode_Check(name)) {
+            PyErr_Format(PyExc_TypeError, "category names are str, not %.100s", Py_TYPE(name)->tp_name);
+            Py_DECREF(seq);
+            return NULL;
+        }
+        c = column_number(name);
+        if (c == -2) {
+            Py_DECREF(seq);
+            return NULL;
+        }
+        if (c < 0 || c == 0 || col_kind(c) == K_BOOL) {
+            PyErr_Format(PyExc_ValueError, "%R %s", name,
+                         c < 0 ? "is not a record column" : "cannot be dictionary-encoded");
+            Py_DECREF(seq);
+            return NULL;
+        }
+        is_category[c] = 1;
+    }
+    Py_DECREF(seq);
+    self = (Builder *)type->tp_alloc(type, 0); /* zeroed: empty buffers */
+    if (self == NULL) return NULL;
+    self->max_rows = max_rows >= 0 && max_rows < INT32_MAX ? (size_t)max_rows : (size_t)INT32_MAX;
+    self->max_dict_bytes = max_bytes >= 0 && max_bytes < INT32_MAX ? (size_t)max_bytes : (size_t)INT32_MAX;
+    self->max_string_bytes = (uint64_t)SIZE_MAX < (uint64_t)INT64_MAX ? SIZE_MAX : (size_t)INT64_MAX;
+    if (max_bytes >= 0 && (size_t)max_bytes < self->max_string_bytes) self->max_string_bytes = (size_t)max_bytes;
+    for (c = 0; c < NOUT; c++) {
+        OutCol *o = &self->out[c];
+        if (c == 0) o->kind = OUT_TIME;
+        else if (c < NCOLS && col_kind(c) == K_BOOL) o->kind = OUT_BOOL;
+        else if (c == ACTOR || is_category[c]) o->kind = OUT_CATEGORY;
+        else o->kind = OUT_STRING;
+        o->dict.last = -1;
+    }
+    return (PyObject *)self;
+}
+
+static void Builder_dealloc(PyObject *op) {
+    Builder *self = (Builder *)op;
+    int k;
+    parser_free(&self->ps);
+    buf_free(&self->times);
+    for (k = 0; k < NOUT; k++) {
+        buf_free(&self->out[k].valid);
+        buf_free(&self->out[k].values);
+        buf_free(&self->out[k].data);
+        dict_free(&self->out[k].dict);
+    }
+    Py_TYPE(op)->tp_free(op);
+}
+
+static int refuse_if_busy(const Builder *self) {
+    if (!self->busy) return 0;
+    PyErr_SetString(PyExc_RuntimeError, "this Builder is in use by another thread");
+    return -1;
+}
+
+static PyObject *Builder_add(PyObject *op, PyObject *arg) {
+    Builder *self = (Builder *)op;
+    const uint8_t *data;
+    uint8_t *copy = NULL;
+    size_t len, added = 0;
+    int rc;
+    if (!PyBytes_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "add() takes a bytes object, not %.100s", Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    if (refuse_if_busy(self)) return NULL;
+    data = (const uint8_t *)PyBytes_AS_STRING(arg);
+    len = (size_t)PyBytes_GET_SIZE(arg);
+#ifdef CTDECODE_TESTING
+    /* Sanitizer builds (bench/ctdecode_asan.sh) parse a copy in a malloc block of exactly
+     * len bytes, so that any read past the end shows (a bytes object has a NUL after it). */
+    copy = (uint8_t *)malloc(len ? len : 1);
+    if (copy == NULL) return PyErr_NoMemory();
+    memcpy(copy, data, len);
+    data = copy;
+#endif
+    self->busy = 1;
+    /* bytes are immutable and the caller holds a reference: safe to read without the GIL */
+    Py_BEGIN_ALLOW_THREADS
+    rc = builder_add_span(self, data, len, &added);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    free(copy);
+    if (rc == OK) {
+        self->rows += added;
+        return PyLong_FromSize_t(added);
+    }
+    if (rc == E_NOMEM) return PyErr_NoMemory();
+    Py_RETURN_NONE; /* declined: not clean, an odd eventTime, or too big */
+}
+
+static PyObject *Builder_finish(PyObject *op, PyObject *unused) {
+    Builder *self = (Builder *)op;
+    BufferObject *made[NOUT][4];
+    Buf *source[NOUT][4];
+    PyObject *result = NULL, *tuple = NULL;
+    int k, j;
+    (void)unused;
+    if (refuse_if_busy(self)) return NULL;
+    memset(made, 0, sizeof made);
+    memset(source, 0, sizeof source);
+    if (ensure_first_offsets(self)) return PyErr_NoMemory();
+    /* First every Python object, while the builder is untouched (a failure leaves it so)... */
+    result = PyDict_New();
+    if (result == NULL) return NULL;
+    for (k = 0; k < NOUT; k++) {
+        OutCol *o = &self->out[k];
+        Buf *parts[4] = {NULL, NULL, NULL, NULL}; /* NULL: None */
+        int nparts;
+        if (o->kind != OUT_TIME && k != ACTOR && o->nulls > 0) parts[0] = &o->valid;
+        parts[1] = &o->values;
+        nparts = 2;
+        if (o->kind == OUT_STRING) {
+            parts[2] = &o->data;
+            nparts = 3;
+        } else if (o->kind == OUT_CATEGORY) {
+            parts[2] = &o->dict.offs;
+            parts[3] = &o->dict.data;
+            nparts = 4;
+        }
+        tuple = PyTuple_New(nparts);
+        if (tuple == NULL) goto fail;
+        for (j = 0; j < nparts; j++) {
+            PyObject *item = Py_None;
+            if (parts[j] != NULL) {
+                if (parts[j]->len > (size_t)PY_SSIZE_T_MAX) {
+                    PyErr_NoMemory();
+                    goto fail;
+                }
+                made[k][j] = buffer_new();
+                if (made[k][j] == NULL) goto fail;
+                source[k][j] = parts[j];
+                item = (PyObject *)made[k][j];
+            }
+            Py_INCREF(item);
+            PyTuple_SET_ITEM(tuple, j, item);
+        }
+        if (PyDict_SetItemString(result, k == ACTOR ? "actor" : COL_NAMES[k], tuple) < 0) goto fail;
+        Py_CLEAR(tuple);
+    }
+    /* ...then hand the blocks over and reset, which cannot fail. */
+    for (k = 0; k < NOUT; k++) {
+        OutCol *o = &self->out[k];
+        for (j = 0; j < 4; j++) {
+            if (made[k][j] != NULL) {
+                buffer_take(made[k][j], source[k][j]);
+                Py_DECREF(made[k][j]); /* the tuple holds it */
+            }
+        }
+        buf_free(&o->valid); /* when it was not handed over (no null) */
+        o->nulls = 0;
+        dict_free(&o->dict);
+    }
+    self->rows = 0;
     return result;
 fail:
-    Py_XDECREF(tup);
+    for (k = 0; k < NOUT; k++) {
+        for (j = 0; j < 4; j++) Py_XDECREF(made[k][j]); /* empty Buffers: nothing moved yet */
+    }
+    Py_XDECREF(tuple);
     Py_DECREF(result);
     return NULL;
 }
 
-/* Parse [data, data+len) and build the result; the caller keeps the memory alive and
- * unchanged until this returns. */
-static PyObject *decode_span(const uint8_t *data, size_t len) {
-    Parser *ps;
-    PyObject *result;
-    int rc;
-    ps = (Parser *)calloc(1, sizeof *ps);
-    if (ps == NULL) return PyErr_NoMemory();
-    ps->p = data;
-    ps->end = data + len;
-    Py_BEGIN_ALLOW_THREADS
-    rc = parse_file(ps);
-    Py_END_ALLOW_THREADS
-    if (rc) {
-        int err = ps->err;
-        parser_free(ps);
-        free(ps);
-        if (err == E_NOMEM) return PyErr_NoMemory();
-        Py_RETURN_NONE; /* invalid, or too big for 32-bit offsets */
-    }
-    result = build_result(ps);
-    parser_free(ps);
-    free(ps);
-    return result;
+static PyObject *Builder_get_rows(PyObject *op, void *closure) {
+    (void)closure;
+    return PyLong_FromSize_t(((Builder *)op)->rows);
 }
 
-static PyObject *ctdecode_decode(PyObject *self, PyObject *arg) {
-    (void)self;
-    if (!PyBytes_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "decode() takes a bytes object");
-        return NULL;
-    }
-#ifdef CTDECODE_TESTING
-    /* Sanitizer builds (bench/ctdecode_asan.sh) parse a copy in a malloc block of exactly
-     * len bytes, so that any read past the end shows (a bytes object has a NUL after it). */
-    {
-        size_t len = (size_t)PyBytes_GET_SIZE(arg);
-        uint8_t *copy = (uint8_t *)malloc(len ? len : 1);
-        PyObject *result;
-        if (copy == NULL) return PyErr_NoMemory();
-        memcpy(copy, PyBytes_AS_STRING(arg), len);
-        result = decode_span(copy, len);
-        free(copy);
-        return result;
-    }
-#else
-    /* bytes are immutable and the caller holds a reference: safe to read without the GIL */
-    return decode_span((const uint8_t *)PyBytes_AS_STRING(arg), (size_t)PyBytes_GET_SIZE(arg));
-#endif
-}
+static PyMethodDef Builder_methods[] = {
+    {"add", Builder_add, METH_O,
+     "add(data: bytes) -> int | None\n\n"
+     "Append the rows of one clean CloudTrail file (inflated bytes) and return how many;\n"
+     "None, with nothing appended, when the file is declined."},
+    {"finish", Builder_finish, METH_NOARGS,
+     "finish() -> dict[str, tuple]\n\n"
+     "Hand over the accumulated columns as Buffers (see the module's source) and reset."},
+    {NULL, NULL, 0, NULL},
+};
 
-/* Validation only (no output): a floor for the cost of the scan, used by bench.py. */
+static PyGetSetDef Builder_getset[] = {
+    {"rows", Builder_get_rows, NULL, "Rows accumulated since the last finish().", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject BuilderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "forensics._ctdecode.Builder",
+    .tp_basicsize = sizeof(Builder),
+    .tp_dealloc = Builder_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Builder(categories: tuple[str, ...])\n\n"
+              "Accumulates clean CloudTrail files into prepared Arrow columns; the named\n"
+              "record columns are dictionary-encoded.",
+    .tp_methods = Builder_methods,
+    .tp_getset = Builder_getset,
+    .tp_new = Builder_new,
+};
+
+/* ------------------------------------------------------------------------- module */
+
+/* Validation only (no output): a floor for the cost of the scan, used by the benchmarks. */
 static PyObject *ctdecode_validate(PyObject *self, PyObject *arg) {
     Parser ps;
     const uint8_t *p;
@@ -979,16 +1644,34 @@ static PyObject *ctdecode_validate(PyObject *self, PyObject *arg) {
 static PyMethodDef methods[] = {
     {"validate", (PyCFunction)ctdecode_validate, METH_O,
      "validate(data: bytes) -> bool: whether data is one valid JSON value (strict UTF-8)."},
-    {"decode", (PyCFunction)ctdecode_decode, METH_O,
-     "decode(data: bytes) -> dict[str, tuple] | None\n\n"
-     "Arrow buffers of the record columns of a clean CloudTrail file, or None."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef moduledef = {
-    PyModuleDef_HEAD_INIT, "_ctdecode", "Strict CloudTrail decoder to Arrow buffers.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_ctdecode", "Strict CloudTrail decoder to prepared Arrow columns.", -1, methods,
     NULL, NULL, NULL, NULL,
 };
+
+/* The hash keys, from os.urandom (the operating system's random source). */
+static int init_hash_keys(void) {
+    uint64_t keys[3];
+    PyObject *os = PyImport_ImportModule("os"), *random;
+    if (os == NULL) return -1;
+    random = PyObject_CallMethod(os, "urandom", "n", (Py_ssize_t)sizeof keys);
+    Py_DECREF(os);
+    if (random == NULL) return -1;
+    if (!PyBytes_Check(random) || PyBytes_GET_SIZE(random) != (Py_ssize_t)sizeof keys) {
+        Py_DECREF(random);
+        PyErr_SetString(PyExc_RuntimeError, "_ctdecode: os.urandom gave no random bytes");
+        return -1;
+    }
+    memcpy(keys, PyBytes_AS_STRING(random), sizeof keys);
+    Py_DECREF(random);
+    HASH_K0 = keys[0];
+    HASH_K1 = keys[1] | 1; /* odd, never 0 */
+    HASH_K2 = keys[2] | 1;
+    return 0;
+}
 
 PyMODINIT_FUNC PyInit__ctdecode(void) {
     PyObject *m;
@@ -997,9 +1680,12 @@ PyMODINIT_FUNC PyInit__ctdecode(void) {
         PyErr_SetString(PyExc_RuntimeError, "_ctdecode: bad schema tables");
         return NULL;
     }
+    if (init_hash_keys() < 0) return NULL;
+    if (PyType_Ready(&BufferType) < 0 || PyType_Ready(&BuilderType) < 0) return NULL;
     m = PyModule_Create(&moduledef);
     if (m == NULL) return NULL;
-    if (PyModule_AddIntConstant(m, "MAX_DEPTH", MAX_DEPTH) < 0) {
+    if (PyModule_AddIntConstant(m, "MAX_DEPTH", MAX_DEPTH) < 0 || PyModule_AddType(m, &BufferType) < 0 ||
+        PyModule_AddType(m, &BuilderType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from isal import isal_zlib
 
-from forensics import schema
+from forensics import ctbuilder, schema
 from forensics.loadreport import FILE_COLUMNS
 from forensics.records import RECORD_COLUMNS, STRICT_SCHEMA, Columns, Decoded, Notes, decode, text_array
 
@@ -98,7 +98,7 @@ class Batch:
 
 def read_batch(files: list[FileRef]) -> Batch:
     """Read, decode and prepare local ``files``; never raises for a bad file (it is reported)."""
-    return _batch((ref.number, ref.path, read_file(ref.path, ref.rel)) for ref in files)
+    return _batch((ref.number, ref.path, ref.rel, *read_file(ref.path)) for ref in files)
 
 
 def decode_blobs(blobs: list[tuple[int, str, bytes]]) -> Batch:
@@ -108,10 +108,19 @@ def decode_blobs(blobs: list[tuple[int, str, bytes]]) -> Batch:
     is what the report and the ``source_file`` column show; its name decides whether a
     ``.gz`` suffix was expected.
     """
-    return _batch((number, location, decode_blob(data, location)) for number, location, data in blobs)
+    return _batch((number, location, location, data, "") for number, location, data in blobs)
 
 
-def _batch(items: Iterable[tuple[int, str, tuple[Decoded, int | None, str | None]]]) -> Batch:
+def read_file(path: str) -> tuple[bytes | None, str]:
+    """The bytes of the file at ``path``, or ``None`` and why it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(), ""
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror or exc}"
+
+
+def _batch(items: Iterable[tuple[int, str, str, bytes | None, str]]) -> Batch:
     # Decoding allocates millions of small objects and no reference cycles: the cyclic
     # garbage collector would only rescan them over and over.
     enabled = gc.isenabled()
@@ -123,59 +132,81 @@ def _batch(items: Iterable[tuple[int, str, tuple[Decoded, int | None, str | None
             gc.enable()
 
 
-def _batch_without_gc(items: Iterable[tuple[int, str, tuple[Decoded, int | None, str | None]]]) -> Batch:
+def _batch_without_gc(items: Iterable[tuple[int, str, str, bytes | None, str]]) -> Batch:
+    """Decode (number, location, name, bytes or None, why not) items into one prepared table.
+
+    Clean files go to the C decoder's builder, which makes the prepared columns directly,
+    one dictionary per column for the whole batch; the others are decoded by
+    :func:`forensics.records.decode` and prepared here, :data:`CHUNK_ROWS` rows at a time
+    so that their Python values can go.
+    """
+    builder = ctbuilder.builder()
+    built: list[tuple[int, int]] = []  # (file number, rows) of the files in the builder, in order
     chunks: list[pa.Table] = []
     pending = Columns()  # rows of the msgspec path, as Python values
     pending_files: list[int] = []
-    ready: list[pa.Table] = []  # files the C decoder read, as Arrow
-    rows = 0
     outcomes: list[FileOutcome] = []
     issues: list[dict[str, object]] = []
     paths: dict[int, str] = {}
 
-    def flush() -> None:  # prepare each chunk at once, so its Python strings can go
-        nonlocal rows
-        parts = [*ready, _to_arrow(pending, pending_files)] if len(pending) or not ready else ready
-        # one chunk per column: each column then gets one dictionary, not one per file
-        table, time_issues = prepare(pa.concat_tables(parts).combine_chunks(), paths)
+    def flush() -> None:  # prepare the pending rows at once, so that their Python values can go
+        table, time_issues = prepare(_to_arrow(pending, pending_files), paths)
         chunks.append(table)
         issues.extend(time_issues)
         pending.clear()
         pending_files.clear()
-        ready.clear()
-        rows = 0
 
-    for number, location, (decoded, size, digest) in items:
+    for number, location, name, data, unreadable in items:
         paths[number] = location
+        if data is None:
+            outcomes.append(FileOutcome(location, "log", "failed", unreadable))
+            continue
+        before = builder.rows if builder is not None else 0
+        decoded, size, digest = decode_blob(data, name, builder)
+        del data
         outcomes.append(_outcome(location, decoded, size, digest))
         issues.extend(decoded.notes.rows(location))
-        if decoded.table is not None:
-            file = pa.array(np.full(decoded.table.num_rows, number, dtype=np.int32))
-            ready.append(decoded.table.append_column("_file", file))
-            rows += decoded.table.num_rows
-        else:
-            pending.extend(decoded.columns)
-            pending_files.extend([number] * len(decoded.columns))
-            rows += len(decoded.columns)
-        if rows >= CHUNK_ROWS:
+        if builder is not None and builder.rows > before:
+            built.append((number, builder.rows - before))
+        pending.extend(decoded.columns)
+        pending_files.extend([number] * len(decoded.columns))
+        if len(pending) >= CHUNK_ROWS:
             flush()
-    if rows or not chunks:
+    if builder is not None and built:
+        table, time_issues = _built_table(builder, built, paths)
+        chunks.append(table)
+        issues.extend(time_issues)
+    if len(pending) or not chunks:
         flush()
     return Batch(pa.concat_tables(chunks), outcomes, issues)
 
 
-def read_file(path: str, rel: str) -> tuple[Decoded, int | None, str | None]:
-    """Read and decode one file. Returns the decoded content, its size and its SHA-256."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        return Decoded(Columns(), "failed", f"cannot read: {exc.strerror or exc}", 0, 0, Notes()), None, None
-    return decode_blob(data, rel)
+def _built_table(
+    builder: ctbuilder.TableBuilder, built: list[tuple[int, int]], paths: dict[int, str]
+) -> tuple[pa.Table, list[dict[str, object]]]:
+    """The builder's columns as a prepared table (``record_index`` and ``_file`` added), and its time issues."""
+    columns = builder.finish()
+    numbers, counts = (np.asarray(values, dtype=np.int64) for values in zip(*built))
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    arrays = {
+        "record_index": pa.array((np.arange(len(starts)) - starts).astype(np.int32)),
+        "_file": pa.array(np.repeat(numbers.astype(np.int32), counts)),
+    }
+    table = pa.table([columns[name] if name in columns.column_names else arrays[name] for name in TABLE_SCHEMA.names],
+                     schema=TABLE_SCHEMA)  # fmt: skip
+    issues: list[dict[str, object]] = []
+    times = table["eventTime"]
+    for issue, positions in _implausible(times.to_numpy().astype("datetime64[us]")).items():
+        texts = pc.strftime(times.take(positions), format="%Y-%m-%dT%H:%M:%SZ")  # what the file said (canonical form)
+        issues.extend(_issue_rows(table, positions, texts, issue, paths))
+    return table, issues
 
 
-def decode_blob(data: bytes, name: str) -> tuple[Decoded, int, str]:
-    """Decode the bytes of one file or object. Returns the decoded content, its size and its SHA-256."""
+def decode_blob(data: bytes, name: str, builder: ctbuilder.TableBuilder | None = None) -> tuple[Decoded, int, str]:
+    """Decode the bytes of one file or object. Returns the decoded content, its size and its SHA-256.
+
+    With a ``builder``, a clean file's rows go into it (the decoded columns are then empty).
+    """
     digest = hashlib.sha256(data).hexdigest()
     if not data:
         return Decoded(Columns(), "failed", "empty file (0 bytes)", 0, 0, Notes()), 0, digest
@@ -183,6 +214,9 @@ def decode_blob(data: bytes, name: str) -> tuple[Decoded, int, str]:
     inflated, damaged = inflate(data, name, notes)
     if inflated is None:
         return Decoded(Columns(), "failed", damaged, 0, 0, notes), len(data), digest
+    rows = builder.add(inflated) if builder is not None and not damaged else None
+    if rows is not None:
+        return Decoded(Columns(), "loaded", "", rows, 0, notes), len(data), digest
     decoded = decode(inflated, damaged=damaged)
     notes.merge(decoded.notes)
     decoded.notes = notes
@@ -251,7 +285,7 @@ def prepare(table: pa.Table, paths: dict[int, str]) -> tuple[pa.Table, list[dict
     times, flagged = parse_times(raw)
     issues: list[dict[str, object]] = []
     for issue, positions in flagged.items():
-        issues.extend(_issue_rows(table, raw, positions, issue, paths))
+        issues.extend(_issue_rows(table, positions, raw.take(positions), issue, paths))
     actor = pc.coalesce(*(_blank_to_null(table[name]) for name in _ACTOR_SOURCES), pa.scalar("unknown"))
     columns: dict[str, pa.ChunkedArray] = {}
     for name in table.column_names:
@@ -288,24 +322,27 @@ def parse_times(raw: pa.ChunkedArray) -> tuple[pa.ChunkedArray, dict[str, np.nda
         flagged["eventTime is not a valid time (left empty)"] = slow[zoned & ~good]
         flagged["eventTime with a UTC offset (converted to UTC)"] = slow[good & ~utc]
     flagged["eventTime missing (kept with an empty time)"] = np.flatnonzero(raw.is_null().to_numpy(zero_copy_only=False))
-    known = ~np.isnat(values)
-    latest = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)).tz_localize(None).to_datetime64()
-    earliest = EARLIEST_PLAUSIBLE.tz_localize(None).to_datetime64()
-    flagged["eventTime implausible: before CloudTrail existed or in the future (kept)"] = np.flatnonzero(
-        known & ((values < earliest) | (values > latest))
-    )
+    flagged.update(_implausible(values))
     times = pa.chunked_array([pa.array(values, type=pa.timestamp("us"), from_pandas=True).cast(UTC_US)])
     return times, {issue: pos for issue, pos in flagged.items() if len(pos)}
 
 
+def _implausible(values: np.ndarray) -> dict[str, np.ndarray]:
+    """Positions of the times (``datetime64[us]``, UTC) before CloudTrail existed or over a day ahead."""
+    latest = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)).tz_localize(None).to_datetime64()
+    earliest = EARLIEST_PLAUSIBLE.tz_localize(None).to_datetime64()
+    odd = np.flatnonzero(~np.isnat(values) & ((values < earliest) | (values > latest)))
+    return {"eventTime implausible: before CloudTrail existed or in the future (kept)": odd} if len(odd) else {}
+
+
 def _issue_rows(
-    table: pa.Table, raw: pa.ChunkedArray, positions: np.ndarray, issue: str, paths: dict[int, str]
+    table: pa.Table, positions: np.ndarray, texts: pa.Array | pa.ChunkedArray, issue: str, paths: dict[int, str]
 ) -> list[dict[str, object]]:
-    """Report rows for one kind of record issue, one row per file concerned."""
+    """Report rows for one kind of record issue (rows at ``positions``, saying ``texts``), one row per file concerned."""
     frame = pd.DataFrame({
         "file": table["_file"].take(positions).to_numpy(),
         "record": table["record_index"].take(positions).to_numpy(),
-        "text": raw.take(positions).to_pylist(),
+        "text": texts.to_pylist(),
     })  # fmt: skip
     return [
         {

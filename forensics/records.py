@@ -1,13 +1,10 @@
 """Decode CloudTrail JSON into schema columns, fast when the data is clean, tolerant when not.
 
-A clean file first goes to the strict C decoder (``forensics/_ctdecode.c``), which writes
-the Arrow buffers of the record columns directly, with no Python object per value (3x
-less CPU than the msgspec path). It accepts only what it is sure of: valid UTF-8, valid
-JSON throughout, every field of the expected type, no repeated schema key, nesting under
-200 levels; anything else, it declines and the file takes the msgspec path below, which
-reports what is odd. ``tests/test_ctdecode.py`` holds both paths to the same tables.
-Without a C compiler at install time, or with ``FORENSICS_DECODER=python`` in the
-environment, the msgspec path decodes everything.
+The loader gives each clean file to the strict C decoder first (:mod:`forensics.ctbuilder`),
+which builds the final Arrow columns directly; the files it declines come here, and this
+module reports what is odd about them. ``tests/test_ctdecode.py`` holds both paths to the
+same tables. Without a C compiler at install time, or with ``FORENSICS_DECODER=python`` in
+the environment, this module decodes every file.
 
 The msgspec fast path decodes a whole file into typed :mod:`msgspec` structs that declare only
 the schema's fields; ``requestParameters`` and the other free-form fields are
@@ -17,14 +14,12 @@ by record: each record is tried typed, then field by field, and a record that is
 object is rejected. Files that msgspec cannot read at all (lone surrogate escapes, NaN
 literals) go through the standard library's parser. Every repair is noted.
 
-This module never touches the file system: it turns bytes into :class:`Columns`, or into an
-Arrow table (:attr:`Decoded.table`) when the C decoder reads the file.
+This module never touches the file system: it turns bytes into :class:`Columns`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,13 +29,6 @@ import numpy as np
 import pyarrow as pa
 
 from forensics.schema import BOOLEAN_COLUMNS, JSON_COLUMNS
-
-try:
-    from forensics import _ctdecode
-except ImportError:  # installed without a C compiler: msgspec decodes every file
-    _ctdecode = None
-if os.environ.get("FORENSICS_DECODER", "").lower() == "python":
-    _ctdecode = None
 
 # --------------------------------------------------------------------------- typed model
 
@@ -215,8 +203,6 @@ class Decoded:
     records_read: int
     rejected: int
     notes: Notes
-    #: The record columns as Arrow (then ``columns`` is empty): a file the C decoder read.
-    table: pa.Table | None = None
 
 
 # ------------------------------------------------------------------------------ decoding
@@ -245,9 +231,6 @@ def decode(data: bytes, *, damaged: str = "") -> Decoded:
     if not data.strip():
         return Decoded(cols, "failed", damaged or "empty file: no JSON at all", 0, 0, notes)
     if not damaged:
-        table = strict_table(data)
-        if table is not None:
-            return Decoded(cols, "loaded", "", table.num_rows, 0, notes, table)
         try:
             if not data.isascii():  # msgspec does not check the UTF-8 of the raw JSON it keeps
                 data.decode("utf-8")
@@ -259,26 +242,6 @@ def decode(data: bytes, *, damaged: str = "") -> Decoded:
             n = len(trail.Records)
             return Decoded(cols, "loaded", "", n, 0, notes)
     return _decode_tolerant(data, damaged, cols, notes)
-
-
-def strict_table(data: bytes) -> pa.Table | None:
-    """The record columns of a clean ``{"Records": [...]}`` file, by the C decoder; ``None`` if it declines.
-
-    The table is what :func:`decode` + ``reader._to_arrow`` give for the same bytes
-    (without ``_file``). ``None`` also when the C decoder is not installed.
-    """
-    if _ctdecode is None:
-        return None
-    buffers = _ctdecode.decode(data)
-    if buffers is None:
-        return None
-    rows = len(buffers["eventTime"][1]) // 4 - 1  # int32 offsets: one more than rows
-    arrays = [
-        pa.array(np.arange(rows, dtype=np.int32)) if name == "record_index"
-        else pa.Array.from_buffers(STRICT_SCHEMA.field(name).type, rows, [pa.py_buffer(b) for b in buffers[name]])
-        for name in RECORD_COLUMNS
-    ]  # fmt: skip
-    return pa.Table.from_arrays(arrays, schema=STRICT_SCHEMA)
 
 
 def _record_type(name: str) -> pa.DataType:

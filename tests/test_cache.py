@@ -29,9 +29,9 @@ def counting(monkeypatch):
     seen: list[str] = []
     real = reader.read_file
 
-    def spy(path, rel):
+    def spy(path):
         seen.append(path)
-        return real(path, rel)
+        return real(path)
 
     monkeypatch.setattr(reader, "read_file", spy)
     return seen

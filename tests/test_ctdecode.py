@@ -1,15 +1,19 @@
 """The strict C decoder (``forensics/_ctdecode.c``) against the msgspec path, byte for byte.
 
-Whenever the C decoder returns a table it must equal the msgspec path's table for the
-same bytes, and that path must agree the file is clean ("loaded"); for anything odd it
-must decline (``None``), leaving the file to the msgspec path that reports it. Cases:
-whole trails, hand-written clean inputs, inputs it declines on purpose, type clashes and
-malformed JSON, seeded random mutations, and every truncation of a few files (a memory
-error there would show; ``bench/ctdecode_asan.sh`` runs this file under AddressSanitizer).
+Whenever the C builder takes a file (:func:`forensics.ctbuilder.strict_table`), its
+prepared table must equal what the msgspec path gives for the same bytes once prepared
+the Python way (``reader.prepare``), and that path must agree the file is clean
+("loaded"); for anything odd it must decline (``None``), leaving the file to the msgspec
+path that reports it. Cases: whole trails, hand-written clean inputs, inputs it declines
+on purpose (odd eventTime forms among them), type clashes and malformed JSON, seeded
+random mutations, and every truncation of a few files (a memory error there would show;
+``bench/ctdecode_asan.sh`` runs this file under AddressSanitizer). Several files through
+one builder: ``tests/test_ctbuilder.py``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import importlib.util
 import json
@@ -21,12 +25,13 @@ import sys
 from pathlib import Path
 
 import msgspec
+import pyarrow as pa
 import pytest
 from isal import isal_zlib
 
 import pandas as pd
 
-from forensics import load_cloudtrail, reader, records
+from forensics import ctbuilder, load_cloudtrail, reader, records
 
 _ctdecode = pytest.importorskip("forensics._ctdecode", reason="the C decoder is not built (see test_built_where_a_compiler_is)")
 
@@ -47,25 +52,22 @@ def trail(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def reference(data: bytes):
-    """(status, table without _file) of the msgspec path."""
-    saved, records._ctdecode = records._ctdecode, None
-    try:
-        decoded = records.decode(data)
-    finally:
-        records._ctdecode = saved
-    table = reader._to_arrow(decoded.columns, [0] * len(decoded.columns)).drop_columns(["_file"])
-    return decoded.status, table
+    """(status, prepared table without _file) of the msgspec path."""
+    decoded = records.decode(data)
+    rows = len(decoded.columns)
+    table, _ = reader.prepare(reader._to_arrow(decoded.columns, [0] * rows), {0: "f"})
+    return decoded.status, table.drop_columns(["_file"])
 
 
 def check(data: bytes):
     """The C result; if it is a table, it must equal the msgspec path's and the file be 'loaded'."""
-    table = records.strict_table(data)
+    table = ctbuilder.strict_table(data)
     if table is None:
         return None
-    table.validate(full=True)  # offsets in range, valid UTF-8
+    table.validate(full=True)  # offsets and codes in range, valid UTF-8
     status, ref = reference(data)
     assert status == "loaded", (status, data[:200])
-    assert table.schema.equals(ref.schema)
+    assert table.schema.equals(ref.schema), (table.schema, ref.schema)
     if not table.equals(ref):
         for name in ref.column_names:
             if not table[name].equals(ref[name]):
@@ -80,11 +82,25 @@ def clean(data: bytes):
 
 
 def refused(data: bytes) -> None:
-    assert records.strict_table(data) is None, data[:300]
+    assert ctbuilder.strict_table(data) is None, data[:300]
 
 
-def wrap(*recs: str, extra: str = "") -> bytes:
-    return ('{"Records":[' + ",".join(recs) + "]" + extra + "}").encode("utf-8")
+#: The canonical eventTime that :func:`wrap` gives each record, so that a case tests what it says.
+TIME = b'"eventTime":"2024-01-02T03:04:05Z"'
+
+
+def timed(rec: bytes) -> bytes:
+    """``rec`` with TIME as its first field if it is an object without an eventTime key."""
+    if not rec.startswith(b"{") or b'"eventTime"' in rec:
+        return rec
+    rest = rec[1:]
+    return b"{" + TIME + (b"" if rest.lstrip().startswith(b"}") else b",") + rest
+
+
+def wrap(*recs: str | bytes, extra: str = "") -> bytes:
+    """A ``{"Records":[...]}`` file of these record texts, each given an eventTime (see :func:`timed`)."""
+    texts = [timed(r.encode("utf-8") if isinstance(r, str) else r) for r in recs]
+    return b'{"Records":[' + b",".join(texts) + b"]" + extra.encode("utf-8") + b"}"
 
 
 # ------------------------------------------------------------------ (a) whole trails
@@ -124,8 +140,8 @@ CLEAN_CASES = {
     "full twice": wrap(FULL, FULL),
     "empty records": b'{"Records":[]}',
     "empty records ws": b' \n{ "Records" : [ ] } \r\n\t',
-    "empty record": wrap("{}"),
-    "empty records objects": wrap("{}", "{}", "{ }"),
+    "record with only eventTime": wrap("{}"),
+    "records with only eventTime": wrap("{}", "{}", "{ }"),
     "escapes": wrap(r'{"eventName":"a\"b\\c\/d\be\ff\ng\rh\ti\u0000j\u00e9\u20ac\uD83D\uDE00k"}'),
     "escapes in raw": wrap(r'{"requestParameters":{"k\"ey":"v\\al\u00e9\ud83d\ude00\n"}}'),
     "unicode raw utf8": wrap('{"eventName":"héllo € 😀 日本","userAgent":"\x7f"}'),
@@ -147,7 +163,8 @@ CLEAN_CASES = {
     "big numbers": wrap('{"requestParameters":' + "9" * 400 + ',"zz":-' + "1" * 400 + "}"),
     "huge exponent": wrap('{"requestParameters":1e99999999999999999999,"zz":1e-400}'),
     "pretty printed": json.dumps({"Records": [json.loads(FULL.replace(",1e400", ""))] * 2}, indent=2).encode(),
-    "pretty printed non-ascii": json.dumps({"Records": [{"eventName": "é😀", "requestParameters": {"ü": [1, None]}}]},
+    "pretty printed non-ascii": json.dumps({"Records": [{"eventName": "é😀", "requestParameters": {"ü": [1, None]},
+                                                         "eventTime": "2024-01-02T03:04:05Z"}]},
                                            indent=4, ensure_ascii=False).encode(),
     "whitespace in raw kept": wrap('{"requestParameters" :  { "a" : [ 1 , 2 ] }  ,"eventName" : "x" }'),
     "unknown keys all types": wrap(
@@ -155,11 +172,11 @@ CLEAN_CASES = {
     ),
     "unknown keys in identity": wrap('{"userIdentity":{"zz":[1,{"arn":"no"}],"arn":"yes","sessionContext":{"zz":{},"sessionIssuer":{"x":1,"arn":"i"}}}}'),
     "other top-level keys": wrap(FULL, extra=',"Other":{"Records":1},"x":[null]'),
-    "top-level key first": b'{"digest":[1,2],"Records":[{"eventName":"x"}]}',
+    "top-level key first": b'{"digest":[1,2],"Records":[' + timed(b'{"eventName":"x"}') + b"]}",
     "deep raw": wrap('{"requestParameters":' + "[" * 150 + "]" * 150 + "}"),
     "deep unknown": wrap('{"zz":' + '{"a":' * 150 + "1" + "}" * 150 + "}"),
     "escaped schema key": wrap(r'{"event\u004eame":"x","\u0072eadOnly":true,"userIdentity":{"\u0061rn":"a"}}'),
-    "escaped Records key": b'{"Rec\\u006frds":[{"eventName":"x"}]}',
+    "escaped Records key": b'{"Rec\\u006frds":[' + timed(b'{"eventName":"x"}') + b"]}",
     "long escaped key": wrap(r'{"\u0065\u0076\u0065\u006e\u0074\u004e\u0061\u006d\u0065":"x"}'),
     "long unknown key": wrap('{"' + "k" * 5000 + '":1,"eventName":"x"}'),
     "duplicate unknown keys": wrap('{"zz":1,"zz":2,"eventName":"x"}'),
@@ -167,7 +184,24 @@ CLEAN_CASES = {
     "slash and del": wrap('{"eventName":"a/b\x7f"}'),
     "long string": wrap('{"errorMessage":"' + "x" * 100000 + '","requestParameters":"' + "y" * 100000 + '"}'),
     "many records": wrap(*['{"eventName":"e%d","readOnly":%s}' % (i, "true" if i % 3 else "null") for i in range(3000)]),
+    "escaped eventTime": wrap(r'{"eventTime":"\u0032024-01-02T03:04:05\u005a"}'),
 }
+
+#: eventTime values in the canonical form, real dates: the C builder takes them.
+GOOD_TIMES = {
+    "leap day 2024": "2024-02-29T12:00:00Z",
+    "leap day 2000 (divisible by 400)": "2000-02-29T00:00:00Z",
+    "epoch": "1970-01-01T00:00:00Z",
+    "before the epoch": "1969-12-31T23:59:59Z",
+    "first year": "1900-01-01T00:00:00Z",
+    "last second": "9999-12-31T23:59:59Z",
+    "last second of 2023": "2023-12-31T23:59:59Z",
+    "first second of 2024": "2024-01-01T00:00:00Z",
+    "end of February 2023": "2023-02-28T23:59:59Z",
+    "end of April": "2024-04-30T00:00:00Z",
+    "end of January": "2024-01-31T23:00:00Z",
+}
+CLEAN_CASES.update({f"time {name}": wrap('{"eventTime":"%s"}' % text) for name, text in GOOD_TIMES.items()})
 
 
 @pytest.mark.parametrize("name", list(CLEAN_CASES))
@@ -196,22 +230,92 @@ DECLINED = {
     "duplicate schema key": wrap('{"eventName":"a","eventName":"b"}'),
     "duplicate escaped schema key": wrap(r'{"eventName":"a","event\u004eame":"b"}'),
     "duplicate nested key": wrap('{"userIdentity":{"arn":"a","arn":"b"}}'),
-    "duplicate Records": b'{"Records":[{"eventName":"a"}],"Records":[]}',
+    "duplicate Records": b'{"Records":[' + timed(b'{"eventName":"a"}') + b'],"Records":[]}',
     # msgspec does not check UTF-8 inside skipped or Raw values; we do (Arrow needs it).
-    "bad utf8 in raw": b'{"Records":[{"requestParameters":"a\xffb"}]}',
-    "bad utf8 in skipped": b'{"Records":[{"zz":["\xed\xa0\x80"]}]}',
+    "bad utf8 in raw": wrap(b'{"requestParameters":"a\xffb"}'),
+    "bad utf8 in skipped": wrap(b'{"zz":["\xed\xa0\x80"]}'),
     # msgspec: RecursionError near depth 1000; we stop at MAX_DEPTH.
     "deeper than MAX_DEPTH": wrap('{"requestParameters":' + "[" * 300 + "]" * 300 + "}"),
     "byte order mark": b"\xef\xbb\xbf" + wrap(FULL),
-    "invalid utf8 skipped": b'{"Records":[{"zz":"a\xc0\xafb"}]}',
-    "utf8 in key": b'{"Records":[{"\xff":1}]}',
+    "invalid utf8 skipped": wrap(b'{"zz":"a\xc0\xafb"}'),
+    "utf8 in key": wrap(b'{"\xff":1}'),
     "too deep identity": wrap('{"userIdentity":' + '{"zz":' * 300 + "1" + "}" * 300 + "}"),
 }
 
+#: eventTime values the C builder declines, whole file: the Python path parses (or not) and flags them.
+ODD_TIMES = {
+    "Feb 29 of a common year": '"2023-02-29T00:00:00Z"',
+    "Feb 29 of 1900 (divisible by 100)": '"1900-02-29T00:00:00Z"',
+    "Feb 29 of 2100": '"2100-02-29T00:00:00Z"',
+    "April 31": '"2024-04-31T00:00:00Z"',
+    "month 13": '"2024-13-01T00:00:00Z"',
+    "month 00": '"2024-00-10T00:00:00Z"',
+    "day 00": '"2024-01-00T00:00:00Z"',
+    "day 32": '"2024-01-32T00:00:00Z"',
+    "hour 24": '"2024-01-02T24:00:00Z"',
+    "minute 60": '"2024-01-02T03:60:00Z"',
+    "second 60 (leap second)": '"2016-12-31T23:59:60Z"',
+    "fractional seconds": '"2024-01-02T03:04:05.123Z"',
+    "offset +01:00": '"2024-01-02T03:04:05+01:00"',
+    "offset +00:00": '"2024-01-02T03:04:05+00:00"',
+    "lowercase z": '"2024-01-02T03:04:05z"',
+    "lowercase t": '"2024-01-02t03:04:05Z"',
+    "space for T": '"2024-01-02 03:04:05Z"',
+    "no zone": '"2024-01-02T03:04:05"',
+    "no seconds": '"2024-01-02T03:04Z"',
+    "leading space": '" 2024-01-02T03:04:05Z"',
+    "trailing space": '"2024-01-02T03:04:05Z "',
+    "year 1899": '"1899-12-31T23:59:59Z"',
+    "year 0000": '"0000-01-01T00:00:00Z"',
+    "five-digit year": '"12024-01-02T03:04:05Z"',
+    "one-digit month": '"2024-1-02T03:04:05Z"',
+    "letter for a digit": '"2O24-01-02T03:04:05Z"',
+    "fullwidth digits": '"２０２４-01-02T03:04:05Z"',
+    "date only": '"2024-01-02"',
+    "empty string": '""',
+    "null": "null",
+    "number": "1704164645",
+    "true": "true",
+    "object": '{"t":"2024-01-02T03:04:05Z"}',
+}
+DECLINED.update({f"eventTime {name}": wrap('{"eventTime":%s,"eventName":"x"}' % value) for name, value in ODD_TIMES.items()})
+DECLINED["eventTime missing"] = b'{"Records":[{"eventName":"x"}]}'
+DECLINED["eventTime missing in one record of three"] = wrap(FULL, '{"eventName":"x","eventTime":null}', FULL)
+DECLINED["eventTime odd in the last record only"] = wrap(FULL, FULL, '{"eventTime":"2024-01-02T03:04:05.5Z"}')
 
-def test_declined() -> None:
-    for name, data in DECLINED.items():
-        refused(data)
+
+@pytest.mark.parametrize("name", list(DECLINED))
+def test_declined(name: str) -> None:
+    refused(DECLINED[name])
+
+
+@pytest.mark.parametrize("name", list(GOOD_TIMES))
+def test_canonical_times_are_microseconds_since_the_epoch(name: str) -> None:
+    text = GOOD_TIMES[name]
+    table = clean(wrap('{"eventTime":"%s"}' % text, "{}"))
+    expected = int(dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()) * 1_000_000
+    assert table["eventTime"].cast(pa.int64()).to_pylist() == [expected, 1704164645_000_000]
+
+
+def test_random_canonical_times_equal_parse_times() -> None:
+    """3000 seeded random instants over 1900-9999 (every day and second equally likely)."""
+    rng = random.Random(20261122)
+    first, last = dt.date(1900, 1, 1).toordinal(), dt.date(9999, 12, 31).toordinal()
+    texts = [
+        f"{dt.date.fromordinal(rng.randint(first, last)).isoformat()}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}Z"
+        for _ in range(3000)
+    ]
+    table = clean(wrap(*('{"eventTime":"%s"}' % text for text in texts)))
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    expected = [(dt.datetime.fromisoformat(t.replace("Z", "+00:00")) - epoch) // dt.timedelta(microseconds=1) for t in texts]
+    assert table["eventTime"].cast(pa.int64()).to_pylist() == expected
+
+
+def test_odd_times_are_loaded_by_the_python_path() -> None:
+    """Declining them is a choice: msgspec reads every such file, and the loader flags the times."""
+    for name, value in ODD_TIMES.items():
+        if name not in ("number", "true", "object"):  # type clashes: the tolerant path converts them
+            assert records.decode(wrap('{"eventTime":%s}' % value)).status == "loaded", name
 
 
 # ---------------------------------------------------------------- (c) type clashes, malformed
@@ -271,11 +375,11 @@ REFUSED = {
     "raw tab in string": wrap('{"eventName":"a\tb"}'),
     "raw newline in skipped": wrap('{"zz":"a\nb"}'),
     "raw NUL in raw": wrap('{"requestParameters":"a\x00b"}'),
-    "invalid utf8 str": b'{"Records":[{"eventName":"a\xffb"}]}',
-    "utf8 surrogate": b'{"Records":[{"eventName":"\xed\xa0\x80"}]}',
-    "utf8 above max": b'{"Records":[{"eventName":"\xf4\x90\x80\x80"}]}',
-    "utf8 truncated": b'{"Records":[{"eventName":"\xe2\x82"}]}',
-    "utf8 outside string": b'{"Records":[{"a":1}]}\xc3\xa9',
+    "invalid utf8 str": wrap(b'{"eventName":"a\xffb"}'),
+    "utf8 surrogate": wrap(b'{"eventName":"\xed\xa0\x80"}'),
+    "utf8 above max": wrap(b'{"eventName":"\xf4\x90\x80\x80"}'),
+    "utf8 truncated": wrap(b'{"eventName":"\xe2\x82"}'),
+    "utf8 outside string": wrap(b'{"a":1}') + b"\xc3\xa9",
     "number 01": wrap('{"requestParameters":01}'),
     "number -": wrap('{"requestParameters":-}'),
     "number 1.": wrap('{"requestParameters":1.}'),
@@ -313,9 +417,12 @@ def test_refused_are_not_loaded_by_msgspec_or_are_declined() -> None:
         raise AssertionError(f"msgspec accepts {name!r}")
 
 
-def test_not_bytes() -> None:
-    with pytest.raises(TypeError):
-        _ctdecode.decode(bytearray(b'{"Records":[]}'))  # type: ignore[arg-type]
+@pytest.mark.parametrize("data", [bytearray(b'{"Records":[]}'), memoryview(b'{"Records":[]}'), '{"Records":[]}', None])
+def test_not_bytes(data: object) -> None:
+    builder = _ctdecode.Builder(())
+    with pytest.raises(TypeError, match="add\\(\\) takes a bytes object"):
+        builder.add(data)  # type: ignore[arg-type]
+    assert builder.rows == 0
 
 
 # ------------------------------------------------------------------- (d) random mutations
@@ -389,7 +496,7 @@ def test_every_prefix() -> None:
              wrap(r'{"eventName":"\ud83d\ude00","requestParameters":[1e5,-0.5,"\u00e9"]}')]
     for data in seeds:
         for cut in range(len(data)):
-            assert records.strict_table(data[:cut]) is None
+            assert ctbuilder.strict_table(data[:cut]) is None
         clean(data)
 
 
@@ -402,7 +509,7 @@ def test_a_load_is_the_same_with_and_without_the_c_decoder(
     odd = first.with_name(first.name.replace(".json.gz", "X.json.gz"))  # a file with a type clash
     odd.write_bytes(gzip.compress(b'{"Records":[{"eventID":"odd","eventTime":"2024-03-01T00:00:00Z","readOnly":"true"}]}'))
     fast = load_cloudtrail(root, workers=1, progress=False)
-    monkeypatch.setattr(records, "_ctdecode", None)
+    monkeypatch.setattr(ctbuilder, "_ctdecode", None)  # as FORENSICS_DECODER=python does
     slow = load_cloudtrail(root, workers=1, progress=False)
     pd.testing.assert_frame_equal(fast.events, slow.events)
     pd.testing.assert_frame_equal(fast.report.files, slow.report.files)
@@ -413,7 +520,7 @@ def test_a_load_is_the_same_with_and_without_the_c_decoder(
 @pytest.mark.slow
 @pytest.mark.skipif(bool(os.environ.get("FORENSICS_CTDECODE_BUILD")), reason="already running under the sanitizer build")
 def test_under_address_sanitizer() -> None:
-    """This file and test_records.py again, against an ASan + UBSan build (bench/ctdecode_asan.sh)."""
+    """This file and test_ctbuilder.py again, against an ASan + UBSan build (bench/ctdecode_asan.sh)."""
     if shutil.which("gcc") is None:
         pytest.skip("no gcc here")
     libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()

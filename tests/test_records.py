@@ -1,31 +1,21 @@
-"""Decoding bytes into columns: the fast path, the per-record fallback, and salvage."""
+"""Decoding bytes into columns: the msgspec fast path, the per-record fallback, and salvage.
+
+The C decoder that takes clean files before this module is held to the same results in
+``tests/test_ctdecode.py``.
+"""
 
 from __future__ import annotations
 
 import json
 
-import pytest
 
 from cloudtrail_builders import record
-from forensics import records
 from forensics.records import RECORD_COLUMNS, decode, text_array
 from forensics.schema import JSON_COLUMNS
 
 
-@pytest.fixture(autouse=True, params=["strict C decoder", "msgspec only"])
-def decoder(request, monkeypatch):
-    """Every test runs with the C decoder taking the clean files, and without it."""
-    if request.param == "strict C decoder" and records._ctdecode is None:
-        pytest.skip("forensics._ctdecode is not built (tests/test_ctdecode.py says whether it should be)")
-    if request.param == "msgspec only":
-        monkeypatch.setattr(records, "_ctdecode", None)
-    return request.param
-
-
 def as_rows(decoded) -> list[dict]:
     """Rows as the loader will see them: JSON columns through text_array."""
-    if decoded.table is not None:  # the C decoder read the file
-        return decoded.table.to_pylist()
     columns = {c: decoded.columns[c] for c in RECORD_COLUMNS}
     for name in JSON_COLUMNS:
         columns[name] = text_array(columns[name]).to_pylist()

@@ -1,0 +1,129 @@
+"""The strict C decoder (``forensics/_ctdecode.c``): clean CloudTrail files into prepared Arrow columns.
+
+A :class:`TableBuilder` takes the inflated bytes of one file after another and, for each
+file that is perfectly clean (valid JSON and UTF-8 throughout, every field of the expected
+type, every ``eventTime`` in CloudTrail's own ``YYYY-MM-DDTHH:MM:SSZ`` form), appends its
+rows to columns that are already in their final form: ``eventTime`` as UTC timestamps,
+``actor`` derived, category columns dictionary-encoded with one dictionary per column for
+all the files. Any other file it declines (``add`` returns ``None`` and keeps nothing of
+it): :func:`forensics.records.decode` then reads it and reports what is odd.
+
+The builder gives the same table as :func:`forensics.records.decode` followed by
+``reader.prepare`` (``tests/test_ctdecode.py`` and ``tests/test_ctbuilder.py`` hold the two
+paths to that). Without a C compiler at install time, or with ``FORENSICS_DECODER=python``
+in the environment, there is no builder (:func:`builder` returns ``None``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyarrow as pa
+
+from forensics import schema
+from forensics.records import RECORD_COLUMNS
+
+try:
+    from forensics import _ctdecode
+except ImportError:  # installed without a C compiler: msgspec decodes every file
+    _ctdecode = None
+if os.environ.get("FORENSICS_DECODER", "").lower() == "python":
+    _ctdecode = None
+
+#: Columns of :meth:`TableBuilder.finish`, in order: the record columns (without
+#: ``record_index``, which depends on how the files are split), then ``actor``.
+COLUMNS: tuple[str, ...] = (*(name for name in RECORD_COLUMNS if name != "record_index"), "actor")
+#: The record columns that are dictionary-encoded (``actor`` always is).
+CATEGORIES: tuple[str, ...] = tuple(name for name in COLUMNS[:-1] if schema.DTYPES[name] == schema.CATEGORY)
+
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+
+
+def _arrow_type(name: str) -> pa.DataType:
+    """The prepared Arrow type of column ``name`` (as ``reader.TABLE_SCHEMA`` has it)."""
+    dtype = schema.DTYPES[name]
+    if dtype == schema.CATEGORY:
+        return _DICTIONARY
+    if dtype == schema.TEXT:
+        return pa.large_string()
+    if dtype == schema.TIME:
+        return pa.timestamp("us", "UTC")
+    if dtype == schema.BOOLEAN:
+        return pa.bool_()
+    raise TypeError(f"no Arrow type for column {name} ({dtype})")
+
+
+#: Schema of :meth:`TableBuilder.finish`.
+SCHEMA = pa.schema([(name, _arrow_type(name)) for name in COLUMNS])
+
+
+class TableBuilder:
+    """Accumulates clean CloudTrail files into prepared Arrow columns (the C decoder)."""
+
+    def __init__(self) -> None:
+        if _ctdecode is None:
+            raise RuntimeError("the C decoder is not available (use forensics.ctbuilder.builder())")
+        self._builder = _ctdecode.Builder(CATEGORIES)
+
+    def add(self, data: bytes) -> int | None:
+        """Append the rows of one file and return how many; ``None`` if the file is declined.
+
+        Parameters
+        ----------
+        data
+            The file's content, already decompressed.
+
+        Returns
+        -------
+        int or None
+            The number of records appended (0 for ``{"Records": []}``), or ``None`` when
+            the file is not perfectly clean or has an ``eventTime`` in another form than
+            ``YYYY-MM-DDTHH:MM:SSZ``: then nothing of it is kept.
+        """
+        return self._builder.add(data)
+
+    @property
+    def rows(self) -> int:
+        """Rows accumulated since the builder was made or last finished."""
+        return self._builder.rows
+
+    def finish(self) -> pa.Table:
+        """The accumulated rows as a table with :data:`SCHEMA`; the builder starts again empty.
+
+        The Arrow arrays use the builder's memory without a copy.
+        """
+        rows = self._builder.rows
+        parts = self._builder.finish()
+        return pa.Table.from_arrays([_array(SCHEMA.field(name).type, rows, parts[name]) for name in COLUMNS], schema=SCHEMA)
+
+
+def _array(kind: pa.DataType, rows: int, parts: tuple[object, ...]) -> pa.Array:
+    """An Arrow array of ``rows`` values from the C builder's buffers for one column."""
+    buffers = [None if part is None else pa.py_buffer(part) for part in parts]
+    if kind == _DICTIONARY:
+        validity, codes, offsets, data = buffers
+        dictionary = pa.Array.from_buffers(pa.string(), offsets.size // 4 - 1, [None, offsets, data], null_count=0)
+        return pa.DictionaryArray.from_buffers(kind, rows, [validity, codes], dictionary)
+    return pa.Array.from_buffers(kind, rows, buffers)
+
+
+def builder() -> TableBuilder | None:
+    """A new :class:`TableBuilder`, or ``None`` when the C decoder is not available."""
+    return None if _ctdecode is None else TableBuilder()
+
+
+def strict_table(data: bytes) -> pa.Table | None:
+    """One file through a fresh builder, with ``record_index`` (0..n-1) added; ``None`` if declined.
+
+    The columns are ``records.RECORD_COLUMNS`` then ``actor``, with the types of
+    ``reader.TABLE_SCHEMA``: what ``reader.prepare`` gives for the same file decoded by
+    :func:`forensics.records.decode`, without ``_file``. ``None`` also when the C decoder
+    is not available.
+    """
+    build = builder()
+    if build is None or build.add(data) is None:
+        return None
+    table = build.finish()
+    index = pa.array(np.arange(table.num_rows, dtype=np.int32))
+    return table.add_column(RECORD_COLUMNS.index("record_index"), "record_index", index)

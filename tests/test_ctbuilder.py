@@ -1,0 +1,362 @@
+"""The C builder across files: one table, one dictionary per column, nothing kept of a declined file.
+
+``tests/test_ctdecode.py`` holds single files to the Python path; here several files go
+through one builder, and the result must be what the Python path gives for all of them
+prepared at once (dictionaries in order of first appearance over the whole batch). Also:
+the state after a declined file, ``finish`` resetting, the ``Buffer`` type, ``actor``,
+nulls, the size limits, concurrent use, and the arguments.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from isal import isal_zlib
+
+from forensics import ctbuilder, reader, records
+
+_ctdecode = pytest.importorskip("forensics._ctdecode", reason="the C decoder is not built (see test_packaging.py)")
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "forensics" / "sample_data"
+TIME = "2024-01-02T03:04:05Z"
+
+
+def trail_file(*recs: dict) -> bytes:
+    """A CloudTrail file of these records, each given eventTime TIME unless it has one."""
+    return json.dumps({"Records": [{"eventTime": TIME, **r} for r in recs]}, ensure_ascii=False).encode("utf-8")
+
+
+def python_path(files: list[bytes]) -> pa.Table:
+    """The files decoded by msgspec, concatenated and prepared at once, without _file and record_index."""
+    parts = []
+    for number, data in enumerate(files):
+        decoded = records.decode(data)
+        assert decoded.status == "loaded", decoded.reason
+        parts.append(reader._to_arrow(decoded.columns, [number] * len(decoded.columns)))
+    table, _ = reader.prepare(pa.concat_tables(parts).combine_chunks(), {n: f"f{n}" for n in range(len(files))})
+    return table.drop_columns(["_file", "record_index"])
+
+
+def built(files: list[bytes], **limits: int) -> tuple[list[int | None], pa.Table]:
+    """What add() returned for each file, and the finished table."""
+    builder = ctbuilder.TableBuilder()
+    if limits:
+        builder._builder = _ctdecode.Builder(ctbuilder.CATEGORIES, **limits)
+    counts = [builder.add(data) for data in files]
+    table = builder.finish()
+    table.validate(full=True)
+    return counts, table
+
+
+def assert_same(table: pa.Table, expected: pa.Table) -> None:
+    """Equal schemas and values, and for dictionary columns the very same dictionaries and codes."""
+    assert table.schema.equals(expected.schema)
+    for name in expected.column_names:
+        assert table[name].num_chunks == 1, name
+        ours, theirs = table[name].chunk(0), expected[name].combine_chunks()
+        assert ours.equals(theirs), (name, ours.to_pylist()[:5], theirs.to_pylist()[:5])
+        if pa.types.is_dictionary(ours.type):
+            assert ours.dictionary.equals(theirs.dictionary), name
+            assert ours.indices.equals(theirs.indices), name
+
+
+def first_seen(values: list[object]) -> list[object]:
+    """The distinct non-null values in order of first appearance (what the dictionaries must be)."""
+    return list(dict.fromkeys(v for v in values if v is not None))
+
+
+MIXED = [
+    trail_file({"eventName": "GetObject", "userIdentity": {"arn": "arn:a"}, "requestParameters": {"k": 1}},
+               {"eventName": "PutObject", "readOnly": False, "userIdentity": {"arn": "", "invokedBy": "svc"}}),
+    trail_file(),  # {"Records": []} is clean: no rows
+    trail_file({"eventName": "PutObject", "errorCode": "AccessDenied", "eventID": "e3"},
+               {"eventName": None, "requestParameters": {"k": 1}, "userIdentity": {"principalId": "p"}},
+               {"eventName": "ListBuckets", "readOnly": True, "eventTime": "2013-11-01T00:00:00Z"}),
+    trail_file({"eventName": "GetObject", "userIdentity": {"accountId": "111122223333"}, "eventID": "e5"}),
+]
+#: Files the builder declines, each with values that are new to every dictionary.
+DECLINED = {
+    "type clash at the end": trail_file({"eventName": "New1", "userAgent": "ua1"}, {"eventName": "New2", "readOnly": "yes"}),
+    "odd time at the end": trail_file({"eventName": "New1", "userAgent": "ua1"}, {"eventName": "New2", "eventTime": "2024-01-02T03:04:05.5Z"}),
+    "broken JSON at the end": trail_file({"eventName": "New1", "userAgent": "ua1"})[:-2] + b",",
+}
+
+
+# ------------------------------------------------------------------ across files
+
+
+def test_columns_and_types_are_the_loaders() -> None:
+    assert ctbuilder.COLUMNS == (*(n for n in records.RECORD_COLUMNS if n != "record_index"), "actor")
+    assert list(_ctdecode.Builder(()).finish()) == list(ctbuilder.COLUMNS)  # the C column order
+    for name in ctbuilder.COLUMNS:
+        assert ctbuilder.SCHEMA.field(name).type == reader.TABLE_SCHEMA.field(name).type, name
+    assert "requestParameters" in ctbuilder.CATEGORIES and "eventID" not in ctbuilder.CATEGORIES
+    assert not {"eventTime", "readOnly", "managementEvent", "actor"} & set(ctbuilder.CATEGORIES)
+
+
+def test_the_sample_trail_through_one_builder_is_the_python_path_prepared_at_once() -> None:
+    files = [isal_zlib.decompress(path.read_bytes(), 31) for path in sorted(SAMPLE.rglob("*.json.gz"))] + MIXED
+    counts, table = built(files)
+    expected = python_path(files)
+    assert counts == [len(records.decode(data).columns) for data in files]
+    assert table.num_rows == expected.num_rows == sum(counts) > 1000
+    assert_same(table, expected)
+    for name in ("eventName", "userIdentity.arn", "requestParameters", "actor"):
+        plain = table[name].cast(pa.string()).to_pylist()
+        assert table[name].chunk(0).dictionary.to_pylist() == first_seen(plain), name
+
+
+def test_values_of_a_small_batch() -> None:
+    counts, table = built(MIXED)
+    assert counts == [2, 0, 3, 1]
+    assert table["eventName"].to_pylist() == ["GetObject", "PutObject", "PutObject", None, "ListBuckets", "GetObject"]
+    names = table["eventName"].chunk(0)
+    assert names.dictionary.to_pylist() == ["GetObject", "PutObject", "ListBuckets"]
+    assert names.indices.to_pylist() == [0, 1, 1, None, 2, 0]
+    assert table["actor"].to_pylist() == ["arn:a", "svc", "unknown", "p", "unknown", "111122223333"]
+    assert table["actor"].chunk(0).dictionary.to_pylist() == ["arn:a", "svc", "unknown", "p", "111122223333"]
+    assert table["requestParameters"].to_pylist() == ['{"k": 1}', None, None, '{"k": 1}', None, None]
+    assert table["readOnly"].to_pylist() == [None, False, None, None, True, None]
+    assert table["eventID"].type == pa.large_string()
+    assert table["eventID"].to_pylist() == [None, None, "e3", None, None, "e5"]
+    assert table["eventTime"].cast(pa.int64()).to_pylist() == [1704164645_000_000] * 4 + [1383264000_000_000, 1704164645_000_000]
+    assert_same(table, python_path(MIXED))
+
+
+@pytest.mark.parametrize("name", list(DECLINED))
+def test_a_declined_file_in_the_middle_leaves_no_trace(name: str) -> None:
+    files = MIXED[:1] + [DECLINED[name]] + MIXED[2:]
+    counts, table = built(files)
+    assert counts == [2, None, 3, 1]
+    _, without = built(MIXED[:1] + MIXED[2:])
+    assert_same(table, without)  # the same dictionaries: New1, New2, ua1 never entered them
+    assert "New1" not in table["eventName"].chunk(0).dictionary.to_pylist()
+    assert table["userAgent"].chunk(0).dictionary.to_pylist() == []
+
+
+def test_finish_resets_everything() -> None:
+    builder = ctbuilder.TableBuilder()
+    assert builder.add(MIXED[0]) == 2 and builder.rows == 2
+    first = builder.finish()
+    assert builder.rows == 0
+    empty = builder.finish()
+    assert empty.num_rows == 0 and empty.schema.equals(ctbuilder.SCHEMA)
+    assert empty["eventName"].chunk(0).dictionary.to_pylist() == []
+    assert builder.add(MIXED[3]) == 1
+    again = builder.finish()  # codes start at 0 again: the dictionaries were reset too
+    assert again["eventName"].chunk(0).dictionary.to_pylist() == ["GetObject"]
+    assert again["actor"].chunk(0).indices.to_pylist() == [0]
+    assert_same(first, python_path(MIXED[:1]))
+    assert_same(again, python_path(MIXED[3:]))
+
+
+def test_strict_table_adds_record_index() -> None:
+    table = ctbuilder.strict_table(MIXED[2])
+    assert table.column_names == [*records.RECORD_COLUMNS, "actor"]
+    assert table["record_index"].type == pa.int32() and table["record_index"].to_pylist() == [0, 1, 2]
+
+
+def test_without_the_c_decoder_there_is_no_builder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ctbuilder, "_ctdecode", None)
+    assert ctbuilder.builder() is None and ctbuilder.strict_table(MIXED[0]) is None
+    with pytest.raises(RuntimeError, match="not available"):
+        ctbuilder.TableBuilder()
+
+
+def test_forensics_decoder_python_turns_the_builder_off() -> None:
+    code = "from forensics import ctbuilder; print(ctbuilder.builder() is None, ctbuilder._ctdecode is None)"
+    env = {**os.environ, "FORENSICS_DECODER": "python"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.split() == ["True", "True"], done.stderr
+
+
+# ------------------------------------------------------------------ actor, nulls
+
+
+def test_actor_is_the_first_non_empty_identity_field() -> None:
+    cases = [
+        ({"arn": "A", "invokedBy": "I", "principalId": "P", "accountId": "C"}, "A"),
+        ({"arn": "", "invokedBy": "I", "principalId": "P", "accountId": "C"}, "I"),
+        ({"arn": None, "invokedBy": "", "principalId": "P", "accountId": "C"}, "P"),
+        ({"principalId": "", "accountId": "C"}, "C"),
+        ({"arn": "", "invokedBy": "", "principalId": "", "accountId": ""}, "unknown"),
+        ({"type": "Root"}, "unknown"),
+        (None, "unknown"),
+        ({"arn": "unknown"}, "unknown"),  # the same dictionary entry as the fallback
+        ({"arn": " "}, " "),  # only the empty string is skipped
+    ]
+    data = trail_file(*({"userIdentity": identity} for identity, _ in cases), {})
+    table = ctbuilder.strict_table(data)
+    expected = [actor for _, actor in cases] + ["unknown"]
+    assert table["actor"].to_pylist() == expected
+    assert table["actor"].chunk(0).dictionary.to_pylist() == ["A", "I", "P", "C", "unknown", " "]
+    assert table["actor"].null_count == 0
+    assert_same(table.drop_columns(["record_index"]), python_path([data]))
+
+
+def test_validity_is_none_without_nulls_and_a_bitmap_with() -> None:
+    builder = _ctdecode.Builder(("eventName", "userAgent"))
+    recs = [{"eventName": "a", "userAgent": "u"}, {"eventName": "b"}, {"eventName": "a", "userAgent": None}]
+    assert builder.add(trail_file(*recs[:2])) == 2
+    assert builder.add(trail_file(*recs[2:] * 7)) == 7  # 9 rows: the bitmap spans two bytes across the files
+    parts = builder.finish()
+    assert parts["eventName"][0] is None  # no null
+    assert bytes(memoryview(parts["userAgent"][0])) == bytes([0b00000001, 0b0])  # valid only in row 0
+    assert bytes(memoryview(parts["eventName"][2])) == b"".join(n.to_bytes(4, "little") for n in (0, 1, 2))  # "a", "b"
+    assert bytes(memoryview(parts["eventName"][3])) == b"ab"
+    assert bytes(memoryview(parts["userAgent"][3])) == b"u"
+    assert parts["eventTime"][0] is None and parts["actor"][0] is None  # never null
+    assert parts["readOnly"][0] is not None  # readOnly is missing everywhere: all null
+    assert bytes(memoryview(parts["readOnly"][0])) == b"\x00\x00"
+
+
+def test_a_column_null_everywhere_has_an_empty_dictionary() -> None:
+    counts, table = built([trail_file({"eventName": "x"}), trail_file({"eventName": "y", "errorCode": None})])
+    codes = table["errorCode"].chunk(0)
+    assert codes.null_count == 2 and codes.dictionary.to_pylist() == []
+    assert counts == [1, 1]
+
+
+# ------------------------------------------------------------------ Buffer
+
+
+def test_buffers_are_read_only_bytes_that_outlive_the_builder() -> None:
+    builder = ctbuilder.TableBuilder()
+    builder.add(MIXED[0])
+    parts = builder._builder.finish()
+    view = memoryview(parts["eventID"][1])  # int64 offsets, 2 rows
+    assert (view.readonly, view.format, view.ndim, view.nbytes, view.itemsize) == (True, "B", 1, 24, 1)
+    with pytest.raises(TypeError):
+        view[0] = 1
+    view.release()
+    arrays = {name: ctbuilder._array(ctbuilder.SCHEMA.field(name).type, 2, parts[name]) for name in ctbuilder.COLUMNS}
+    del builder, parts
+    gc.collect()
+    table = pa.Table.from_arrays(list(arrays.values()), schema=ctbuilder.SCHEMA)
+    table.validate(full=True)
+    assert table["eventName"].to_pylist() == ["GetObject", "PutObject"]
+    assert table["actor"].to_pylist() == ["arn:a", "svc"]
+
+
+def test_zero_length_buffers() -> None:
+    parts = _ctdecode.Builder(("eventName",)).finish()
+    times = parts["eventTime"][1]
+    assert bytes(memoryview(times)) == b"" and pa.py_buffer(times).size == 0
+    assert bytes(memoryview(parts["eventID"][1])) == bytes(8)  # large_string offsets: [0]
+    assert bytes(memoryview(parts["eventName"][2])) == bytes(4)  # dictionary offsets: [0]
+    assert [bytes(memoryview(b)) for b in parts["eventName"][1:]] == [b"", bytes(4), b""]
+    table = ctbuilder.TableBuilder().finish()
+    table.validate(full=True)
+    assert table.num_rows == 0 and table.schema.equals(ctbuilder.SCHEMA)
+
+
+def test_buffers_are_made_only_by_the_builder() -> None:
+    with pytest.raises(TypeError):
+        _ctdecode.Buffer()
+
+
+# ------------------------------------------------------------------ limits
+
+
+def test_rows_limit_declines_the_file_that_would_pass_it() -> None:
+    three, two, one = trail_file({"eventName": "a"}, {}, {}), trail_file({"eventName": "b"}, {}), trail_file({"eventName": "c"})
+    counts, table = built([three, three, two, trail_file(), one], _max_rows=5)
+    assert counts == [3, None, 2, 0, None]
+    assert table["eventName"].chunk(0).dictionary.to_pylist() == ["a", "b"]
+    assert_same(table, python_path([three, two]))
+
+
+def test_dictionary_limit_rolls_back_the_values_added_before_it() -> None:
+    old = [f"v{i:03d}" for i in range(10)]  # 40 bytes
+    new = [f"n{i:03d}" for i in range(300)]  # 1200 bytes: the hash table grows twice on the way
+    first = trail_file(*({"eventName": v} for v in old))
+    too_big = trail_file(*({"eventName": v} for v in new), {"eventName": "x" * 2000})
+    fits = trail_file(*({"eventName": v} for v in ["v005", *new, "v000"]))  # 40 + 1200 bytes
+    counts, table = built([first, too_big, fits], _max_bytes=1240)
+    assert counts == [10, None, 302]
+    names = table["eventName"].chunk(0)
+    assert names.dictionary.to_pylist() == old + new
+    assert names.indices.to_pylist()[10:12] == [5, 10] and names.indices.to_pylist()[-1] == 0
+    assert_same(table, python_path([first, fits]))
+    counts, _ = built([first, trail_file({"eventName": "y" * 1201})], _max_bytes=1240)
+    assert counts == [10, None]  # 40 + 1201 > 1240
+
+
+def test_string_limit_for_large_string_columns() -> None:
+    counts, table = built([trail_file({"eventID": "abcdef"}), trail_file({"eventID": "ghijk"}), trail_file({"eventID": "ghij"})],
+                          _max_bytes=10)
+    assert counts == [1, None, 1]
+    assert table["eventID"].to_pylist() == ["abcdef", "ghij"]
+
+
+# ------------------------------------------------------------------ use and arguments
+
+
+def test_concurrent_use_of_one_builder_is_refused() -> None:
+    """While one thread's add() works without the GIL, another's add() raises at once and changes nothing."""
+    record = {"eventName": "x" * 100, "requestParameters": {"k": ["v" * 200] * 4}, "userAgent": "ua"}
+    big = trail_file(*[record] * 20_000)  # some 25 MB: tens of milliseconds to parse
+    builder = _ctdecode.Builder(ctbuilder.CATEGORIES)
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(builder.add(big)))
+    refused = declined = 0
+    worker.start()
+    while worker.is_alive():
+        try:
+            result = builder.add(b"not json")
+        except RuntimeError as exc:
+            assert "in use by another thread" in str(exc)
+            assert builder.rows in (0, 20_000)  # readable meanwhile: before the add, or after (never a part)
+            refused += 1
+        else:
+            assert result is None
+            declined += 1
+    worker.join()
+    assert outcome == [20_000] and builder.rows == 20_000
+    assert refused > 0
+    assert builder.add(b"not json") is None  # free again
+
+
+@pytest.mark.parametrize("name", ["nope", "actor", "record_index", "eventname", "eventTime", "readOnly", "managementEvent"])
+def test_columns_that_cannot_be_categories(name: str) -> None:
+    with pytest.raises(ValueError, match=repr(name)):
+        _ctdecode.Builder((name,))
+
+
+@pytest.mark.parametrize("categories", ["eventName", b"eventName", ("eventName", 1), 5])
+def test_categories_must_be_names(categories: object) -> None:
+    with pytest.raises(TypeError):
+        _ctdecode.Builder(categories)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS as Linux has it")
+@pytest.mark.skipif(bool(os.environ.get("FORENSICS_CTDECODE_BUILD")), reason="AddressSanitizer maps terabytes of shadow memory")
+def test_out_of_memory_raises_and_keeps_the_builder_usable() -> None:
+    """Under an address-space limit, a file too big to parse gives MemoryError; the rows before stay."""
+    code = """if True:
+        import resource
+        from forensics import ctbuilder
+        small = b'{"Records":[{"eventTime":"2024-01-02T03:04:05Z","eventName":"a"}]}'
+        huge = b'{"Records":[{"eventTime":"2024-01-02T03:04:05Z","errorMessage":"' + b"x" * (200 << 20) + b'"}]}'
+        builder = ctbuilder.TableBuilder()
+        assert builder.add(small) == 1
+        with open("/proc/self/statm") as f:
+            used = int(f.read().split()[0]) * resource.getpagesize()
+        resource.setrlimit(resource.RLIMIT_AS, (used + (100 << 20), resource.RLIM_INFINITY))
+        try:
+            builder.add(huge)
+        except MemoryError:
+            print("MemoryError")
+        print(builder.add(small), builder.finish()["eventName"].to_pylist())
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.split("\n")[:2] == ["MemoryError", "1 ['a', 'a']"], done.stdout + done.stderr
