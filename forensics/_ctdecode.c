@@ -23,6 +23,14 @@
  *       buffer protocol, so pyarrow.py_buffer wraps it without a copy. Validity bitmaps
  *       (LSB-first, as Arrow wants them) are None when the column has no null.
  * validate(data: bytes) -> bool    whether data is one valid JSON value (strict UTF-8)
+ * all_distinct(validity, offsets, data, offset: int, length: int) -> bool
+ *     Whether no non-null value of an Arrow large_string array occurs twice, given its
+ *     buffers (anything with the buffer protocol; validity may be None; offsets int64 in
+ *     the machine's byte order, as Arrow has them) and its slice. ValueError if the
+ *     buffers are too small for the slice, or the offsets decrease or leave the data;
+ *     MemoryError. A hash set of row numbers (keyed hash_bytes, about 8 bytes per
+ *     non-null row, freed before returning), scanned without the GIL; stops at the
+ *     first duplicate.
  *
  * A file is declined (None: the msgspec path in forensics/records.py takes it and
  * reports what is odd) for any JSON syntax error anywhere, invalid UTF-8 anywhere, raw
@@ -45,7 +53,9 @@
  * Safety: every read is checked against the end of the input; buffer growth is checked
  * for overflow; recursion is bounded by MAX_DEPTH; the GIL is released only while the
  * builder works on the immutable bytes object and its own malloc'd buffers, with a busy
- * flag (set and cleared under the GIL) refusing concurrent use of one builder.
+ * flag (set and cleared under the GIL) refusing concurrent use of one builder, and while
+ * all_distinct reads buffers it holds views of (re-checking each offset it uses: a
+ * writable buffer may change meanwhile).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1622,7 +1632,265 @@ static PyTypeObject BuilderType = {
     .tp_new = Builder_new,
 };
 
+/* ------------------------------------------------------------------ distinct strings */
+
+/* The buffers of an Arrow large_string array, as all_distinct() is given them: row i of
+ * the slice [offset, offset+length) is bytes [offs[offset+i], offs[offset+i+1]) of data
+ * (int64 offsets in the machine's byte order, as Arrow keeps them in memory: little-endian
+ * on x86-64 and ARM), null when bit offset+i of validity (LSB-first) is 0. */
+typedef struct {
+    const uint8_t *validity; /* NULL: no nulls */
+    const uint8_t *offs;     /* offset+length+1 int64 entries */
+    const uint8_t *data;
+    size_t data_len, offset, length;
+} StrArray;
+
+enum { D_DISTINCT = 0, D_DUPLICATE, D_NOMEM, D_NEGATIVE, D_DECREASING, D_BEYOND, D_CHANGED };
+
+static inline int64_t str_offset(const StrArray *a, size_t k) {
+    int64_t v;
+    memcpy(&v, a->offs + (a->offset + k) * sizeof v, sizeof v);
+    return v;
+}
+
+static inline int str_valid(const StrArray *a, size_t i) {
+    size_t bit = a->offset + i;
+    return a->validity == NULL || ((a->validity[bit >> 3] >> (bit & 7)) & 1);
+}
+
+/* Row i's bytes. str_check() has checked every offset, but a writable buffer (pyarrow's
+ * are) may change while the GIL is released: check again, never read out of bounds. */
+static inline int str_value(const StrArray *a, size_t i, const uint8_t **s, size_t *len) {
+    int64_t lo = str_offset(a, i), hi = str_offset(a, i + 1);
+    if (lo < 0 || hi < lo || (uint64_t)hi > (uint64_t)a->data_len) return 0;
+    *s = a->data + lo;
+    *len = (size_t)(hi - lo);
+    return 1;
+}
+
+/* Offsets non-negative, non-decreasing and within the data (D_DISTINCT), else the fault
+ * and, for D_DECREASING, the entry *at that is below the one before; *valid: non-null rows. */
+static int str_check(const StrArray *a, size_t *valid, size_t *at) {
+    size_t i, count = 0;
+    int64_t prev = str_offset(a, 0), cur;
+    if (prev < 0) return D_NEGATIVE;
+    for (i = 0; i < a->length; i++) {
+        cur = str_offset(a, i + 1);
+        if (cur < prev) {
+            *at = a->offset + i + 1;
+            return D_DECREASING;
+        }
+        prev = cur;
+        count += (size_t)str_valid(a, i);
+    }
+    if ((uint64_t)prev > (uint64_t)a->data_len) return D_BEYOND;
+    *valid = count;
+    return D_DISTINCT;
+}
+
+/* 64x64 -> the high 64 bits of the 128-bit product: h scaled to [0, n) with no division. */
+static inline uint64_t mul_hi(uint64_t a, uint64_t b) {
+#if defined(__SIZEOF_INT128__) && !defined(CTDECODE_NO_INT128)
+    __extension__ typedef unsigned __int128 u128;
+    return (uint64_t)(((u128)a * b) >> 64);
+#else
+    uint64_t a_lo = a & 0xFFFFFFFFu, a_hi = a >> 32, b_lo = b & 0xFFFFFFFFu, b_hi = b >> 32;
+    uint64_t ll = a_lo * b_lo, lh = a_lo * b_hi, hl = a_hi * b_lo, hh = a_hi * b_hi;
+    uint64_t mid = (ll >> 32) + (lh & 0xFFFFFFFFu) + (hl & 0xFFFFFFFFu);
+    return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+#endif
+}
+
+/* A set of row numbers: open addressing with linear probing over exactly 2*valid slots
+ * (load <= 1/2; the start slot is the hash scaled to the table, so any size works), each
+ * slot a uint32 when the rows fit (8 bytes per non-null row), else a uint64. A slot holds
+ * row+1 (0: empty) in its low `rowbits` bits and as many bits of the row's hash as fit
+ * above them: only rows whose bits match are compared byte for byte. */
+typedef struct {
+    uint32_t *s32; /* one of the two is the table */
+    uint64_t *s64;
+    size_t n;
+    unsigned rowbits;
+    uint64_t rowmask, tagmask;
+} RowSet;
+
+/* Row `row` = [s, s+len), hash h, start slot j: D_DUPLICATE if an equal row is in the set,
+ * else added (D_DISTINCT); D_CHANGED if a row's offsets went bad. The set has a free slot. */
+static inline int rowset_add(RowSet *t, const StrArray *a, size_t row, const uint8_t *s, size_t len, uint64_t h,
+                             size_t j) {
+    uint64_t tag = h & t->tagmask; /* the low bits of h: the start slot comes from the high ones */
+    for (;; j = j + 1 == t->n ? 0 : j + 1) {
+        const uint8_t *u;
+        size_t ulen;
+        uint64_t v = t->s32 ? t->s32[j] : t->s64[j];
+        if (v == 0) {
+            v = (tag << t->rowbits) | (uint64_t)(row + 1); /* < 2^(bits of a slot) */
+            if (t->s32)
+                t->s32[j] = (uint32_t)v;
+            else
+                t->s64[j] = v;
+            return D_DISTINCT;
+        }
+        if ((v >> t->rowbits) != tag) continue;
+        if (!str_value(a, (size_t)(v & t->rowmask) - 1, &u, &ulen)) return D_CHANGED;
+        if (ulen == len && (len == 0 || memcmp(u, s, len) == 0)) return D_DUPLICATE;
+    }
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH_WRITE(p) __builtin_prefetch((p), 1)
+#else
+#define PREFETCH_WRITE(p) ((void)(p))
+#endif
+
+/* Rows hashed ahead of their insertion, their slots prefetched meanwhile: the table is
+ * bigger than the caches, and this overlaps the misses of several rows. */
+#define LOOKAHEAD 16
+
+/* Whether a duplicate non-null value exists (D_DUPLICATE, found at the first repeat) or not
+ * (D_DISTINCT), given `valid` non-null rows; D_NOMEM; D_CHANGED if a buffer changed since
+ * str_check (more non-null rows, or bad offsets). Rows go into the set in order. */
+static int distinct_scan(const StrArray *a, size_t valid) {
+    struct {
+        const uint8_t *s;
+        size_t len, row, j;
+        uint64_t h;
+    } ahead[LOOKAHEAD];
+    uint64_t len64 = (uint64_t)a->length;
+    size_t width, i, taken = 0, next = 0, queued = 0;
+    RowSet t;
+    int rc = D_DISTINCT;
+    if (valid < 2) return D_DISTINCT;
+    memset(&t, 0, sizeof t);
+    while ((len64 >> t.rowbits) != 0) t.rowbits++; /* row+1 <= length < 2^rowbits; rowbits <= 63 */
+    width = t.rowbits <= 32 ? sizeof(uint32_t) : sizeof(uint64_t);
+    t.rowmask = ((uint64_t)1 << t.rowbits) - 1;
+    t.tagmask = ((uint64_t)1 << ((unsigned)(width * 8) - t.rowbits)) - 1; /* shift < 32: rowbits >= 2 */
+    if (valid > SIZE_MAX / 2 / width) return D_NOMEM;
+    t.n = 2 * valid;
+    if (width == sizeof(uint32_t))
+        t.s32 = (uint32_t *)calloc(t.n, width);
+    else
+        t.s64 = (uint64_t *)calloc(t.n, width);
+    if (t.s32 == NULL && t.s64 == NULL) return D_NOMEM;
+    for (i = 0; i < a->length && rc == D_DISTINCT; i++) {
+        size_t k = (next + queued) % LOOKAHEAD;
+        if (!str_valid(a, i)) continue;
+        /* Never more rows than counted (then a free slot always remains: probing ends). */
+        if (taken == valid || !str_value(a, i, &ahead[k].s, &ahead[k].len)) {
+            rc = D_CHANGED;
+            break;
+        }
+        taken++;
+        ahead[k].row = i;
+        ahead[k].h = hash_bytes(ahead[k].s, ahead[k].len);
+        ahead[k].j = (size_t)mul_hi(ahead[k].h, (uint64_t)t.n);
+        if (t.s32)
+            PREFETCH_WRITE(t.s32 + ahead[k].j);
+        else
+            PREFETCH_WRITE(t.s64 + ahead[k].j);
+        if (++queued == LOOKAHEAD) {
+            rc = rowset_add(&t, a, ahead[next].row, ahead[next].s, ahead[next].len, ahead[next].h, ahead[next].j);
+            next = (next + 1) % LOOKAHEAD;
+            queued--;
+        }
+    }
+    for (; queued > 0 && rc == D_DISTINCT; queued--) {
+        rc = rowset_add(&t, a, ahead[next].row, ahead[next].s, ahead[next].len, ahead[next].h, ahead[next].j);
+        next = (next + 1) % LOOKAHEAD;
+    }
+    free(t.s32);
+    free(t.s64);
+    return rc;
+}
+
 /* ------------------------------------------------------------------------- module */
+
+/* all_distinct(validity, offsets, data, offset, length): see the header comment. */
+static PyObject *ctdecode_all_distinct(PyObject *self, PyObject *args) {
+    PyObject *objs[3], *result = NULL;
+    Py_buffer views[3];
+    int held[3] = {0, 0, 0};
+    uint8_t *copies[3] = {NULL, NULL, NULL};
+    const uint8_t *ptrs[3] = {NULL, NULL, NULL};
+    Py_ssize_t offset, length;
+    size_t end, need, valid = 0, at = 0;
+    StrArray a;
+    int k, rc;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOnn:all_distinct", &objs[0], &objs[1], &objs[2], &offset, &length)) return NULL;
+    if (offset < 0 || length < 0) {
+        PyErr_SetString(PyExc_ValueError, "all_distinct: offset and length must be >= 0");
+        return NULL;
+    }
+    if (offset > PY_SSIZE_T_MAX - 1 - length) {
+        PyErr_SetString(PyExc_ValueError, "all_distinct: offset + length is too large");
+        return NULL;
+    }
+    for (k = 0; k < 3; k++) {
+        if (k == 0 && objs[k] == Py_None) continue;
+        if (PyObject_GetBuffer(objs[k], &views[k], PyBUF_SIMPLE) < 0) goto done;
+        held[k] = 1;
+    }
+    end = (size_t)offset + (size_t)length; /* the rows the buffers must cover */
+    if ((size_t)views[1].len / sizeof(int64_t) < end + 1) {
+        PyErr_Format(PyExc_ValueError, "all_distinct: the offsets buffer has %zd bytes, %zu int64 offsets needed",
+                     views[1].len, end + 1);
+        goto done;
+    }
+    need = end / 8 + (end % 8 != 0);
+    if (held[0] && (size_t)views[0].len < need) {
+        PyErr_Format(PyExc_ValueError, "all_distinct: the validity bitmap has %zd bytes, %zu needed", views[0].len,
+                     need);
+        goto done;
+    }
+    for (k = 0; k < 3; k++) {
+        if (!held[k]) continue;
+        ptrs[k] = views[k].buf ? (const uint8_t *)views[k].buf : NOTHING;
+#ifdef CTDECODE_TESTING
+        /* Sanitizer builds read exact-size malloc copies, so that any read past an end shows
+         * (Arrow pads its buffers to 64 bytes). */
+        copies[k] = (uint8_t *)malloc(views[k].len ? (size_t)views[k].len : 1);
+        if (copies[k] == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        memcpy(copies[k], ptrs[k], (size_t)views[k].len);
+        ptrs[k] = copies[k];
+#endif
+    }
+    a.validity = ptrs[0];
+    a.offs = ptrs[1];
+    a.data = ptrs[2];
+    a.data_len = (size_t)views[2].len;
+    a.offset = (size_t)offset;
+    a.length = (size_t)length;
+    /* The views keep the buffers alive (and unresizable) until released below. */
+    Py_BEGIN_ALLOW_THREADS
+    rc = str_check(&a, &valid, &at);
+    if (rc == D_DISTINCT) rc = distinct_scan(&a, valid);
+    Py_END_ALLOW_THREADS
+    if (rc == D_DISTINCT || rc == D_DUPLICATE) {
+        result = rc == D_DISTINCT ? Py_True : Py_False;
+        Py_INCREF(result);
+    } else if (rc == D_NOMEM) {
+        PyErr_NoMemory();
+    } else if (rc == D_NEGATIVE) {
+        PyErr_SetString(PyExc_ValueError, "all_distinct: the first offset is negative");
+    } else if (rc == D_DECREASING) {
+        PyErr_Format(PyExc_ValueError, "all_distinct: offsets entry %zu is below the one before", at);
+    } else if (rc == D_BEYOND) {
+        PyErr_Format(PyExc_ValueError, "all_distinct: the offsets point past the data buffer (%zd bytes)", views[2].len);
+    } else {
+        PyErr_SetString(PyExc_ValueError, "all_distinct: a buffer changed during the scan");
+    }
+done:
+    for (k = 0; k < 3; k++) {
+        free(copies[k]);
+        if (held[k]) PyBuffer_Release(&views[k]);
+    }
+    return result;
+}
 
 /* Validation only (no output): a floor for the cost of the scan, used by the benchmarks. */
 static PyObject *ctdecode_validate(PyObject *self, PyObject *arg) {
@@ -1644,6 +1912,9 @@ static PyObject *ctdecode_validate(PyObject *self, PyObject *arg) {
 static PyMethodDef methods[] = {
     {"validate", (PyCFunction)ctdecode_validate, METH_O,
      "validate(data: bytes) -> bool: whether data is one valid JSON value (strict UTF-8)."},
+    {"all_distinct", (PyCFunction)ctdecode_all_distinct, METH_VARARGS,
+     "all_distinct(validity, offsets, data, offset, length) -> bool: whether no non-null value of an Arrow\n"
+     "large_string array (its buffers, validity may be None, and its slice) occurs twice."},
     {NULL, NULL, 0, NULL},
 };
 

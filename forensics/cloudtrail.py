@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from forensics import layout, schema
+from forensics import ctbuilder, layout, schema
 from forensics.cache import EventCache, FileStamp
 from forensics.errors import SourceError
 from forensics.loadreport import DUPLICATE_COLUMNS, FILE_COLUMNS, GAP_COLUMNS, ISSUE_COLUMNS, LoadReport
@@ -500,7 +500,18 @@ def _missing(array: pa.Array) -> np.ndarray:
 
 
 def _all_distinct(ids: pa.ChunkedArray) -> bool:
-    """Whether no ``eventID`` occurs twice (one hash pass in Arrow, about twice as fast as pandas')."""
+    """Whether no non-null ``eventID`` occurs twice.
+
+    The C extension's :func:`ctbuilder.all_distinct` checks the column as one array (its
+    only chunk, as :func:`canonical` leaves it, else a combined copy: distinct means
+    across chunks), stopping at the first duplicate, with about 8 bytes per row of its
+    own memory, freed at once. Without the extension, one ``pc.unique`` pass in Arrow
+    (about twice as fast as pandas', but 100-150 MiB per 1M IDs that Arrow's memory pool
+    keeps afterwards).
+    """
+    distinct = ctbuilder.all_distinct(ids.chunk(0) if ids.num_chunks == 1 else ids.combine_chunks())
+    if distinct is not None:
+        return distinct
     missing = ids.null_count
     return len(pc.unique(ids)) - (1 if missing else 0) == len(ids) - missing
 

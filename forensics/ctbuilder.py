@@ -113,6 +113,44 @@ def builder() -> TableBuilder | None:
     return None if _ctdecode is None else TableBuilder()
 
 
+def all_distinct(array: pa.Array) -> bool | None:
+    """Whether no non-null value of ``array`` occurs twice; ``None`` without the C decoder.
+
+    One pass over the array's own buffers with a hash set of row numbers (about 8 bytes
+    per non-null row, freed before returning, none of it from Arrow's memory pool),
+    stopping at the first duplicate; the GIL is released meanwhile. Nulls never count as
+    duplicates; two empty strings do.
+
+    Parameters
+    ----------
+    array
+        A ``large_string`` or ``string`` array, possibly a slice (only the slice counts). A
+        ``string`` array is cast to ``large_string`` first, which copies its offsets.
+
+    Returns
+    -------
+    bool or None
+        ``True`` if every non-null value is distinct, ``False`` if one occurs twice,
+        ``None`` when the C decoder is not available (:data:`_ctdecode` is ``None``).
+
+    Raises
+    ------
+    TypeError
+        If ``array`` is not a string array.
+    ValueError
+        If the array's buffers are malformed (too short for its slice, offsets that
+        decrease or point past the data).
+    """
+    if _ctdecode is None:
+        return None
+    if array.type == pa.string():
+        array = array.cast(pa.large_string())
+    elif array.type != pa.large_string():
+        raise TypeError(f"all_distinct takes a string or large_string array, not {array.type}")
+    validity, offsets, data = array.buffers()
+    return _ctdecode.all_distinct(validity, offsets, data, array.offset, len(array))
+
+
 def strict_table(data: bytes) -> pa.Table | None:
     """One file through a fresh builder, with ``record_index`` (0..n-1) added; ``None`` if declined.
 

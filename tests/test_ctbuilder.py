@@ -12,16 +12,20 @@ from __future__ import annotations
 import gc
 import json
 import os
+import random
+import struct
 import subprocess
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from isal import isal_zlib
 
-from forensics import ctbuilder, reader, records
+from forensics import cloudtrail, ctbuilder, reader, records
 
 _ctdecode = pytest.importorskip("forensics._ctdecode", reason="the C decoder is not built (see test_packaging.py)")
 
@@ -360,3 +364,207 @@ def test_out_of_memory_raises_and_keeps_the_builder_usable() -> None:
     """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.split("\n")[:2] == ["MemoryError", "1 ['a', 'a']"], done.stdout + done.stderr
+
+
+# ------------------------------------------------------------------ all_distinct
+
+
+def unique_says(array: pa.Array | pa.ChunkedArray) -> bool:
+    """The pc.unique answer (cloudtrail._all_distinct without the C extension)."""
+    missing = array.null_count
+    return len(pc.unique(array)) - (1 if missing else 0) == len(array) - missing
+
+
+def offsets(*values: int) -> bytes:
+    return struct.pack(f"<{len(values)}q", *values)
+
+
+FAR = [f"id-{n:05d}" for n in range(5000)]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([], True),
+        ([None], True),
+        ([None] * 50, True),  # nulls are never duplicates
+        (["a"], True),
+        ([""], True),
+        (["a", "b", "c"], True),
+        (["a", "a", "b", "c"], False),  # at the start
+        (["a", "b", "c", "c"], False),  # at the end
+        (["a", "b", "b", "c"], False),  # adjacent
+        (["x", *FAR, "x"], False),  # far apart
+        (FAR, True),
+        ([*FAR, FAR[2500]], False),
+        (["abcdefgh12345678x", "abcdefgh12345678y"], True),  # only the last byte differs (a partial word)
+        (["abcdefgh", "abcdefgi"], True),  # ... a whole word
+        (["ab", "abc", "abcd", "a"], True),  # prefixes of each other
+        (["ab\x00", "ab"], True),  # a zero byte is a byte
+        (["", ""], False),  # empty strings twice are a duplicate
+        ([None, ""], True),  # null is not the empty string
+        ([None, "", None], True),
+        ([None, "a", None, "a"], False),
+        (["é", "e\u0301"], True),  # bytes, not Unicode equivalence
+        (["é", None, "é"], False),
+    ],
+)
+def test_all_distinct_exact(values: list[str | None], expected: bool) -> None:
+    for kind in (pa.large_string(), pa.string()):
+        array = pa.array(values, kind)
+        assert ctbuilder.all_distinct(array) is expected
+        assert unique_says(array) is expected
+
+
+def test_all_distinct_many_values() -> None:
+    """Enough rows for every slot's hash bits and probe runs to matter."""
+    ids = [str(uuid.UUID(int=random.Random(7).getrandbits(128) ^ n)) for n in range(200_000)]
+    assert ctbuilder.all_distinct(pa.array(ids, pa.large_string())) is True
+    for at in (0, 1, 100_000, 199_999):
+        assert ctbuilder.all_distinct(pa.array([*ids, ids[at]], pa.large_string())) is False
+        assert ctbuilder.all_distinct(pa.array([ids[at], *ids], pa.large_string())) is False
+
+
+def test_all_distinct_counts_only_the_slice() -> None:
+    array = pa.array(["x", "a", "b", "x"], pa.large_string())
+    assert ctbuilder.all_distinct(array) is False
+    assert ctbuilder.all_distinct(array.slice(1)) is True  # the first x is outside
+    assert ctbuilder.all_distinct(array.slice(0, 3)) is True  # the second x is outside
+    assert ctbuilder.all_distinct(array.slice(1, 2)) is True
+    assert ctbuilder.all_distinct(array.slice(2, 0)) is True
+    # validity bits of a slice that does not start on a byte boundary
+    values = ["d", None, "d", None, None, "x", None, "y", None, "x", "z", None, "d"]
+    array = pa.array(values, pa.large_string())
+    for start in range(len(values)):
+        for stop in range(start, len(values) + 1):
+            part = array.slice(start, stop - start)
+            expected = len({v for v in values[start:stop] if v is not None}) == sum(v is not None for v in values[start:stop])
+            assert ctbuilder.all_distinct(part) is expected, (start, stop)
+            assert ctbuilder.all_distinct(part.cast(pa.string())) is expected
+
+
+def test_all_distinct_agrees_with_pc_unique_on_random_arrays() -> None:
+    seen = set()
+    for seed in range(200):
+        rng = random.Random(seed)
+        alphabet = "ab" if seed % 2 else "abcé"
+        size = rng.randrange(0, 80)
+        nulls = rng.random() * 0.5
+        values = [
+            None if rng.random() < nulls else "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 5)))
+            for _ in range(size)
+        ]
+        array = pa.array(values, pa.large_string())
+        start = rng.randrange(0, size + 1)
+        part = array.slice(start, rng.randrange(0, size - start + 1))
+        for candidate in (array, part, part.cast(pa.string())):
+            expected = unique_says(candidate)
+            assert ctbuilder.all_distinct(candidate) is expected, (seed, candidate)
+            seen.add(expected)
+    assert seen == {True, False}
+
+
+def test_all_distinct_takes_any_buffer() -> None:
+    """bytes, bytearray and pa.Buffer; validity may be None; the data may be empty."""
+    data = b"abcab"
+    offs = offsets(0, 2, 3, 5)
+    assert _ctdecode.all_distinct(None, offs, data, 0, 3) is False
+    assert _ctdecode.all_distinct(None, bytearray(offs), memoryview(data), 0, 3) is False
+    assert _ctdecode.all_distinct(pa.py_buffer(b"\x06"), pa.py_buffer(offs), pa.py_buffer(data), 0, 3) is True  # row 0 null
+    assert _ctdecode.all_distinct(None, offs, data, 1, 2) is True
+    assert _ctdecode.all_distinct(None, offsets(0, 0, 0), b"", 0, 2) is False
+    assert _ctdecode.all_distinct(None, offsets(0), b"", 0, 0) is True
+    assert _ctdecode.all_distinct(b"", offsets(0), b"", 0, 0) is True
+    assert _ctdecode.all_distinct(None, offsets(0, 0, 0), pa.allocate_buffer(0), 0, 2) is False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((None, offsets(0, 1), b"ab", 0, 2), "3 int64 offsets needed"),  # offsets too short
+        ((None, offsets(0, 1, 2), b"ab", 1, 2), "4 int64 offsets needed"),  # ... for the slice
+        ((None, offsets(0, 1, 2)[:-1], b"ab", 0, 2), "3 int64 offsets needed"),  # a partial entry
+        ((None, offsets(0, 2, 1), b"ab", 0, 2), "entry 2 is below"),  # decreasing
+        ((None, offsets(0, 2, 1, 2), b"ab", 1, 2), "entry 2 is below"),
+        ((None, offsets(-1, 1, 2), b"ab", 0, 2), "negative"),
+        ((None, offsets(0, 1, 3), b"ab", 0, 2), "past the data"),  # beyond the data
+        ((None, offsets(0, 1, 2), b"", 0, 2), "past the data"),
+        ((None, offsets(5), b"ab", 0, 0), "past the data"),
+        ((b"\xff", offsets(*range(10)), b"x" * 9, 0, 9), "validity bitmap has 1 bytes, 2 needed"),  # validity too short
+        ((b"\xff", offsets(*range(10)), b"x" * 9, 1, 8), "validity bitmap has 1 bytes, 2 needed"),
+        ((b"", offsets(0, 1), b"a", 0, 1), "validity bitmap has 0 bytes, 1 needed"),
+        ((None, offsets(0, 1), b"a", -1, 1), ">= 0"),
+        ((None, offsets(0, 1), b"a", 0, -1), ">= 0"),
+        ((None, offsets(0, 1), b"a", sys.maxsize, 1), "too large"),
+        ((None, offsets(0, 1), b"a", 1, sys.maxsize - 1), "too large"),
+    ],
+)
+def test_all_distinct_malformed_buffers(args: tuple[object, ...], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _ctdecode.all_distinct(*args)
+
+
+def test_all_distinct_checks_offsets_of_null_rows_but_none_outside_the_slice() -> None:
+    with pytest.raises(ValueError, match="below"):
+        _ctdecode.all_distinct(b"\x01", offsets(0, 2, 1), b"ab", 0, 2)  # row 1 is null, its offsets still count
+    assert _ctdecode.all_distinct(None, offsets(9, 0, 1, 2, -4), b"ab", 1, 2) is True  # only entries 1..3 are read
+
+
+@pytest.mark.parametrize("bad", [5, "text", [0, 1]])
+def test_all_distinct_argument_types(bad: object) -> None:
+    with pytest.raises(TypeError):
+        _ctdecode.all_distinct(None, bad, b"a", 0, 1)
+    with pytest.raises(TypeError):
+        _ctdecode.all_distinct(bad, offsets(0, 1), b"a", 0, 1)
+    with pytest.raises(TypeError):
+        ctbuilder.all_distinct(pa.array([1, 2]))
+    with pytest.raises(TypeError):
+        _ctdecode.all_distinct(None, offsets(0, 1), b"a", 0)  # type: ignore[call-arg]
+
+
+def test_all_distinct_without_the_c_decoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """None from ctbuilder; cloudtrail._all_distinct then takes pc.unique, with the same answers."""
+    chunks = [["a", None, "b"], [], ["c", None], ["b"]]  # the duplicate is across chunks
+    column = pa.chunked_array([pa.array(c, pa.large_string()) for c in chunks])
+    single = pa.chunked_array([pa.array(["a", None, "b", "c"], pa.large_string())])
+    answers = [cloudtrail._all_distinct(c) for c in (column, column.slice(0, 5), single, pa.chunked_array([], pa.large_string()))]
+    assert answers == [False, True, True, True]
+    monkeypatch.setattr(ctbuilder, "_ctdecode", None)
+    assert ctbuilder.all_distinct(pa.array(["a", "a"], pa.large_string())) is None
+    assert [cloudtrail._all_distinct(c) for c in (column, column.slice(0, 5), single, pa.chunked_array([], pa.large_string()))] == answers
+
+
+def test_all_distinct_from_many_threads() -> None:
+    """The GIL is released during the scan: threads at once, each with the right answer."""
+    ids = [f"{n:036d}" for n in range(100_000)]
+    arrays = [pa.array(ids, pa.large_string()), pa.array([*ids, ids[0]], pa.large_string())]
+    results: list[tuple[int, bool | None]] = []
+    threads = [threading.Thread(target=lambda n=n: results.append((n % 2, ctbuilder.all_distinct(arrays[n % 2])))) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [(0, True)] * 4 + [(1, False)] * 4
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS as Linux has it")
+@pytest.mark.skipif(bool(os.environ.get("FORENSICS_CTDECODE_BUILD")), reason="AddressSanitizer maps terabytes of shadow memory")
+def test_all_distinct_out_of_memory_raises_memory_error() -> None:
+    """The hash set (8 bytes per row: 32 MiB here) cannot be had under an address-space limit."""
+    code = """if True:
+        import resource
+        import pyarrow as pa
+        from forensics import ctbuilder
+        rows = 4 << 20
+        many = pa.Array.from_buffers(pa.large_string(), rows, [None, pa.py_buffer(bytes(8 * (rows + 1))), pa.py_buffer(b"")])
+        with open("/proc/self/statm") as f:
+            used = int(f.read().split()[0]) * resource.getpagesize()
+        resource.setrlimit(resource.RLIMIT_AS, (used + (16 << 20), resource.RLIM_INFINITY))
+        try:
+            ctbuilder.all_distinct(many)
+        except MemoryError:
+            print("MemoryError")
+        print(ctbuilder.all_distinct(many.slice(0, 1000)))
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.split("\n")[:2] == ["MemoryError", "False"], done.stdout + done.stderr
