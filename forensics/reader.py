@@ -4,7 +4,9 @@
 to each file). It is self-contained so that it can run in a worker process: workers
 return Arrow, which crosses process boundaries as buffers, not as Python objects. The
 table is *prepared*: ``eventTime`` parsed, ``actor`` derived, low-cardinality columns
-dictionary-encoded. That is also the form the Parquet cache stores.
+dictionary-encoded. That is also the form the Parquet cache stores. Clean files come
+prepared from the C decoder's builder (:mod:`forensics.ctbuilder`); the rest are decoded
+by :mod:`forensics.records` and prepared here by :func:`prepare`.
 
 Column ``_file`` of the table indexes the global list of files of the load.
 """
