@@ -944,7 +944,7 @@ static int canonical_time(const uint8_t *s, size_t len, int64_t *us) {
 
 /* Secret keys of the hash, from os.urandom at import: values are attacker-controlled, so
  * the slots they land in must not be predictable (hash flooding). */
-static uint64_t HASH_K0, HASH_K1, HASH_K2;
+static uint64_t HASH_K0, HASH_K1, HASH_K2, HASH_K3;
 
 /* The 128-bit product of a and b, folded to 64 bits (low half XOR high half). Unlike a
  * multiplication modulo 2^64, it mixes every input bit into every output bit. */
@@ -963,58 +963,141 @@ static inline uint64_t fold_mul(uint64_t a, uint64_t b) {
 #endif
 }
 
-/* Keyed 64-bit hash of [s, s+n), 8 bytes at a time. */
+/* Unaligned loads of 8 and 4 bytes, in the machine's byte order (any will do for hashing). */
+static inline uint64_t load64(const uint8_t *s) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+}
+static inline uint64_t load32(const uint8_t *s) {
+    uint32_t w;
+    memcpy(&w, s, 4);
+    return w;
+}
+/* Keyed 64-bit hash of [s, s+n): 16 bytes per multiplication (two independent chains of
+ * them past 64 bytes), the last 1-16 bytes read as whole words that may overlap bytes
+ * already taken (n is hashed in, so that this is still a function of the bytes), with no
+ * read outside [s, s+n). */
 static inline uint64_t hash_bytes(const uint8_t *s, size_t n) {
-    uint64_t h = HASH_K0 ^ (uint64_t)n, w;
-    while (n >= 8) {
-        memcpy(&w, s, 8);
-        h = fold_mul(h ^ w, HASH_K1);
-        s += 8;
-        n -= 8;
+    uint64_t h = HASH_K0 ^ (uint64_t)n, a, b;
+    if (n > 16) {
+        if (n > 64) {
+            uint64_t g = h ^ HASH_K3;
+            do {
+                h = fold_mul(load64(s) ^ HASH_K1, load64(s + 8) ^ h);
+                g = fold_mul(load64(s + 16) ^ HASH_K2, load64(s + 24) ^ g);
+                s += 32;
+                n -= 32;
+            } while (n > 64);
+            h ^= g;
+        }
+        for (; n > 16; s += 16, n -= 16) h = fold_mul(load64(s) ^ HASH_K1, load64(s + 8) ^ h);
+        a = load64(s + n - 16);
+        b = load64(s + n - 8);
+    } else if (n >= 8) {
+        a = load64(s);
+        b = load64(s + n - 8);
+    } else if (n >= 4) {
+        a = load32(s);
+        b = load32(s + n - 4);
+    } else if (n > 0) {
+        a = (uint64_t)s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16;
+        b = 0;
+    } else {
+        a = b = 0;
     }
-    if (n > 0) {
-        w = 0;
-        memcpy(&w, s, n);
-        h = fold_mul(h ^ w, HASH_K1);
-    }
-    return fold_mul(h, HASH_K2);
+    return fold_mul(fold_mul(a ^ HASH_K1, b ^ h), HASH_K2);
 }
 
 /* ---------------------------------------------------------------------- dictionaries */
 
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH_READ(p) __builtin_prefetch((p), 0)
+#define PREFETCH_WRITE(p) __builtin_prefetch((p), 1)
+#else
+#define PREFETCH_READ(p) ((void)(p))
+#define PREFETCH_WRITE(p) ((void)(p))
+#endif
+
+/* A slot carries what a probe compares (hash bits, length, then the bytes at off), so that
+ * finding a value touches the slot and the value's bytes, not the offsets array too. */
 typedef struct {
     uint32_t code1; /* code + 1; 0 marks an empty slot */
     uint32_t check; /* the high 32 bits of the value's hash (the low bits chose the slot) */
+    uint32_t off;   /* the value is bytes [off, off+len) of the dictionary's data */
+    uint32_t len;   /* (data.len <= max_dict_bytes <= INT32_MAX: both fit) */
 } Slot;
 
 /* The distinct values of one category column in order of first appearance (an Arrow
  * string array: int32 offsets), and a hash table of them. Invariant: the table is
  * exactly what inserting codes 0..count-1 in order gives, so dropping the codes from
- * some count on (dict_rollback) leaves a valid table of the rest. */
+ * some count on (dict_rollback) leaves a valid table of the rest; every slot in use
+ * points within data. */
 typedef struct {
     Buf offs;      /* int32 offsets into data, count+1 of them (the first 0 added lazily) */
     Buf data;      /* the values' bytes */
+    Buf hashes;    /* uint64 hash of each code, to refill a bigger table without rehashing */
     size_t count;  /* distinct values (codes 0..count-1) */
     Slot *slots;   /* linear probing, load <= 1/2 */
     size_t nslots; /* 0 or a power of two */
-    int64_t last;  /* the code of the previous non-null row, -1 if none: compared first */
+    int64_t last;  /* the code of the previous non-null row, -1 if none */
+    int no_same;   /* 1: the rows are not compared with the row before first (see encode_rows) */
 } Dict;
 
 static void dict_free(Dict *d) {
     buf_free(&d->offs);
     buf_free(&d->data);
+    buf_free(&d->hashes);
     free(d->slots);
     d->slots = NULL;
     d->nslots = 0;
     d->count = 0;
     d->last = -1;
+    d->no_same = 0;
 }
 
-static inline int dict_equals(const Dict *d, size_t code, const uint8_t *s, size_t len) {
+/* Whether [a, a+n) and [b, b+n) hold the same bytes: overlapping word loads, all within
+ * the n bytes, instead of a call to memcmp for the short values most columns have. */
+static inline int same_bytes(const uint8_t *a, const uint8_t *b, size_t n) {
+    if (n >= 8) {
+        uint64_t x, y;
+        size_t i;
+        if (n > 64) return memcmp(a, b, n) == 0;
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y) return 0;
+        }
+        memcpy(&x, a + n - 8, 8); /* the last 8 bytes (overlapping the loop's when n % 8) */
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t x0, y0, x1, y1;
+        memcpy(&x0, a, 4);
+        memcpy(&y0, b, 4);
+        memcpy(&x1, a + n - 4, 4);
+        memcpy(&y1, b + n - 4, 4);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n >= 2) {
+        uint16_t x0, y0, x1, y1;
+        memcpy(&x0, a, 2);
+        memcpy(&y0, b, 2);
+        memcpy(&x1, a + n - 2, 2);
+        memcpy(&y1, b + n - 2, 2);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    return n == 0 || a[0] == b[0];
+}
+
+/* The bytes of code `code` (< count). */
+static inline void dict_value(const Dict *d, size_t code, const uint8_t **s, size_t *len) {
     int32_t a, b;
     memcpy(&a, d->offs.p + code * sizeof a, sizeof a);
     memcpy(&b, d->offs.p + (code + 1) * sizeof b, sizeof b);
-    return (size_t)(b - a) == len && (len == 0 || memcmp(d->data.p + a, s, len) == 0);
+    *s = buf_at(&d->data, (size_t)a);
+    *len = (size_t)(b - a);
 }
 
 /* A free slot for hash h (the value is known not to be in the table). */
@@ -1040,10 +1123,12 @@ static int dict_grow(Dict *d, size_t need) {
         size_t i;
         memcpy(&a, d->offs.p + code * sizeof a, sizeof a);
         memcpy(&b, d->offs.p + (code + 1) * sizeof b, sizeof b);
-        h = hash_bytes(buf_at(&d->data, (size_t)a), (size_t)(b - a));
+        memcpy(&h, d->hashes.p + code * sizeof h, sizeof h);
         i = dict_free_slot(slots, n, h);
         slots[i].code1 = (uint32_t)(code + 1);
         slots[i].check = (uint32_t)(h >> 32);
+        slots[i].off = (uint32_t)a;
+        slots[i].len = (uint32_t)(b - a);
     }
     free(d->slots);
     d->slots = slots;
@@ -1051,44 +1136,47 @@ static int dict_grow(Dict *d, size_t need) {
     return OK;
 }
 
-/* The code of the value [s, s+len), added to the dictionary if new. E_TOOBIG if the
- * dictionary's data would grow past max_bytes; E_NOMEM. The offsets' first 0 exists. */
-static int dict_code(Dict *d, const uint8_t *s, size_t len, size_t max_bytes, int32_t *code) {
-    uint64_t h;
-    uint32_t check;
-    size_t mask, i;
+/* The code of the value [s, s+len) with hash h = hash_bytes(s, len), added to the
+ * dictionary if new. E_TOOBIG if the dictionary's data would grow past max_bytes;
+ * E_NOMEM. The offsets' first 0 exists. */
+static inline int dict_code(Dict *d, const uint8_t *s, size_t len, uint64_t h, size_t max_bytes, int32_t *code) {
+    uint32_t check = (uint32_t)(h >> 32);
+    size_t i = 0;
     int32_t end;
     int rc;
-    if (d->last >= 0 && dict_equals(d, (size_t)d->last, s, len)) { /* same as the row before */
-        *code = (int32_t)d->last;
-        return OK;
-    }
-    if (d->count + 1 > d->nslots / 2) {
-        rc = dict_grow(d, d->count + 1);
-        if (rc) return rc;
-    }
-    h = hash_bytes(s, len);
-    check = (uint32_t)(h >> 32);
-    mask = d->nslots - 1;
-    for (i = (size_t)h & mask; d->slots[i].code1 != 0; i = (i + 1) & mask) {
-        const Slot *slot = &d->slots[i];
-        if (slot->check == check && dict_equals(d, slot->code1 - 1u, s, len)) {
-            d->last = (int64_t)(slot->code1 - 1u);
-            *code = (int32_t)d->last;
-            return OK;
+    if (d->nslots) {
+        size_t mask = d->nslots - 1;
+        for (i = (size_t)h & mask; d->slots[i].code1 != 0; i = (i + 1) & mask) {
+            const Slot *slot = &d->slots[i];
+            if (slot->check == check && slot->len == len && same_bytes(buf_at(&d->data, slot->off), s, len)) {
+                d->last = (int64_t)(slot->code1 - 1u);
+                *code = (int32_t)d->last;
+                return OK;
+            }
         }
     }
     /* A new value, for the empty slot i. Room first, so that nothing changes on failure. */
     if (len > max_bytes - d->data.len) return E_TOOBIG;
+    if (d->count + 1 > d->nslots / 2) {
+        rc = dict_grow(d, d->count + 1);
+        if (rc) return rc;
+        i = dict_free_slot(d->slots, d->nslots, h);
+    }
     rc = buf_reserve(&d->offs, sizeof end);
+    if (rc == OK) rc = buf_reserve(&d->hashes, sizeof h);
+    if (rc == OK) rc = buf_reserve(&d->data, len);
     if (rc) return rc;
-    rc = buf_append(&d->data, s, len);
-    if (rc) return rc;
-    end = (int32_t)d->data.len; /* <= max_bytes <= INT32_MAX */
-    memcpy(d->offs.p + d->offs.len, &end, sizeof end);
-    d->offs.len += sizeof end;
     d->slots[i].code1 = (uint32_t)(d->count + 1); /* count < rows <= INT32_MAX */
     d->slots[i].check = check;
+    d->slots[i].off = (uint32_t)d->data.len; /* <= max_bytes <= INT32_MAX */
+    d->slots[i].len = (uint32_t)len;
+    if (len) memcpy(d->data.p + d->data.len, s, len);
+    d->data.len += len;
+    end = (int32_t)d->data.len;
+    memcpy(d->offs.p + d->offs.len, &end, sizeof end);
+    d->offs.len += sizeof end;
+    memcpy(d->hashes.p + d->hashes.len, &h, sizeof h);
+    d->hashes.len += sizeof h;
     d->last = (int64_t)d->count;
     *code = (int32_t)d->count;
     d->count++;
@@ -1113,14 +1201,12 @@ static void dict_rollback(Dict *d, const DictMark *m) {
     size_t i;
     if (d->count > m->count) {
         for (i = 0; i < d->nslots; i++) {
-            if (d->slots[i].code1 > m->count) {
-                d->slots[i].code1 = 0;
-                d->slots[i].check = 0;
-            }
+            if (d->slots[i].code1 > m->count) memset(&d->slots[i], 0, sizeof d->slots[i]);
         }
         d->count = m->count;
         d->data.len = m->data_len;
         d->offs.len = (m->count + 1) * sizeof(int32_t);
+        d->hashes.len = m->count * sizeof(uint64_t);
     }
     d->last = m->last;
 }
@@ -1246,27 +1332,166 @@ static size_t append_bits(Buf *bits, size_t at, const uint8_t *flags, size_t n) 
     return zeros;
 }
 
-/* Codes of the file's n rows for category column k, written past the end of its codes
- * (reserve_rows made room); the dictionary gets the new values. */
-static int encode_rows(Builder *b, int k, size_t n) {
-    OutCol *o = &b->out[k];
-    int32_t *codes = (int32_t *)(void *)(o->values.p + o->values.len);
+/* A category column's rows go through a software pipeline when its hash table is bigger
+ * than ENC_SMALL slots, so that the cache misses of many rows overlap (the tables and
+ * dictionaries of the columns with many distinct values do not stay in the caches from one
+ * file to the next): row j is read, compared with the non-null row before it and, if
+ * different, hashed and its slot prefetched ENC_AHEAD rows before it is resolved;
+ * ENC_DATA_AHEAD rows before, the table is read from that slot on (up to ENC_HINT_SLOTS
+ * slots, to the first with the row's hash bits) and the first bytes of the value found are
+ * prefetched: a hint only, resolving probes the table as it is then. Rows are resolved in
+ * order, so the dictionary gets its values in order of first appearance.
+ *
+ * The comparison with the row before (then the code is that row's, d->last, with no hash
+ * and no probe) pays when most rows repeat the one before (eventVersion, awsRegion,
+ * recipientAccountId), and costs more than it saves (a mispredicted branch, bytes compared)
+ * when few do: it is made in a file when at least 3/4 of the non-null rows of the column in
+ * the last file encoded were repeats (always in the first). Only the speed depends on it. */
+#define ENC_SMALL 1024    /* slots (16 KiB) */
+#define ENC_AHEAD 32      /* a power of two */
+#define ENC_DATA_AHEAD 16 /* < ENC_AHEAD */
+#define ENC_HINT_SLOTS 4
+
+enum { ROW_NULL = 0, ROW_SAME = 1, ROW_HASHED = 2 };
+
+typedef struct {
+    const uint8_t *s;
+    size_t len;
+    uint64_t h;
+    int kind; /* ROW_NULL; ROW_SAME as the non-null row before (whose code is then d->last); ROW_HASHED */
+} Pending;
+
+/* Row i of category column k of the file just parsed: 0 if null. */
+static inline int category_value(const Builder *b, int k, size_t i, const uint8_t **s, size_t *len) {
+    if (k != ACTOR) return scratch_value(&b->ps, k, i, s, len);
+    actor_value(&b->ps, i, s, len);
+    return 1;
+}
+
+/* Whether row [s, s+len) is the non-null row before it, [prev, prev+prev_len) (prev NULL:
+ * none). */
+static inline int same_as_prev(const uint8_t *s, size_t len, const uint8_t *prev, size_t prev_len) {
+    return prev != NULL && len == prev_len && same_bytes(s, prev, len); /* lengths first: cheap */
+}
+
+/* The code of a row that is not compared with the row before (added if new), and whether
+ * it is the code of the non-null row before all the same. */
+static inline int code_row(Dict *d, const uint8_t *s, size_t len, uint64_t h, size_t max_bytes, int32_t *code,
+                           size_t *repeats) {
+    int64_t before = d->last;
+    int rc = dict_code(d, s, len, h, max_bytes, code);
+    if (rc == OK) *repeats += (size_t)(*code == before);
+    return rc;
+}
+
+/* encode_rows for a table that stays in the caches: no pipeline. */
+static int encode_small(Builder *b, int k, size_t n, int32_t *codes, const uint8_t *prev, size_t prev_len,
+                        size_t *nonnull, size_t *repeats) {
+    Dict *d = &b->out[k].dict;
+    int same = !d->no_same;
     size_t i;
     int rc;
     for (i = 0; i < n; i++) {
         const uint8_t *s;
         size_t len;
-        int32_t code = 0; /* under a null */
-        if (k == ACTOR) actor_value(&b->ps, i, &s, &len);
-        else if (!scratch_value(&b->ps, k, i, &s, &len)) {
-            codes[i] = code;
+        if (!category_value(b, k, i, &s, &len)) {
+            codes[i] = 0;
             continue;
         }
-        rc = dict_code(&o->dict, s, len, b->max_dict_bytes, &code);
-        if (rc) return rc;
-        codes[i] = code;
+        ++*nonnull;
+        if (same && same_as_prev(s, len, prev, prev_len)) {
+            codes[i] = (int32_t)d->last;
+            ++*repeats;
+        } else {
+            rc = code_row(d, s, len, hash_bytes(s, len), b->max_dict_bytes, &codes[i], repeats);
+            if (rc) return rc;
+        }
+        prev = s;
+        prev_len = len;
     }
     return OK;
+}
+
+/* The hint of the pipeline for a row hashed h: prefetch the bytes of the value that the
+ * table holds for h, if any. */
+static inline void prefetch_value(const Dict *d, uint64_t h) {
+    size_t mask = d->nslots - 1, at = (size_t)h & mask, tries;
+    uint32_t check = (uint32_t)(h >> 32);
+    const Slot *slot = &d->slots[at];
+    for (tries = 1; tries < ENC_HINT_SLOTS && slot->code1 != 0 && slot->check != check; tries++)
+        slot = &d->slots[(at + tries) & mask];
+    if (slot->code1 != 0 && slot->check == check && slot->off < d->data.len) PREFETCH_READ(d->data.p + slot->off);
+}
+
+/* encode_rows through the pipeline (the table has more than ENC_SMALL slots). */
+static int encode_pipelined(Builder *b, int k, size_t n, int32_t *codes, const uint8_t *prev, size_t prev_len,
+                            size_t *nonnull, size_t *repeats) {
+    Dict *d = &b->out[k].dict;
+    Pending ring[ENC_AHEAD];
+    int same = !d->no_same, rc;
+    size_t j;
+    for (j = 0; j < n + ENC_AHEAD; j++) {
+        Pending *p;
+        if (j >= ENC_AHEAD) { /* resolve row j - ENC_AHEAD (its ring entry is reused below) */
+            p = &ring[j & (ENC_AHEAD - 1)];
+            if (p->kind == ROW_NULL) {
+                codes[j - ENC_AHEAD] = 0;
+            } else if (p->kind == ROW_SAME) {
+                codes[j - ENC_AHEAD] = (int32_t)d->last;
+                ++*repeats;
+            } else {
+                rc = code_row(d, p->s, p->len, p->h, b->max_dict_bytes, &codes[j - ENC_AHEAD], repeats);
+                if (rc) return rc;
+            }
+        }
+        if (j >= ENC_DATA_AHEAD && j - ENC_DATA_AHEAD < n) {
+            p = &ring[(j - ENC_DATA_AHEAD) & (ENC_AHEAD - 1)];
+            if (p->kind == ROW_HASHED) prefetch_value(d, p->h);
+        }
+        if (j < n) { /* read row j */
+            p = &ring[j & (ENC_AHEAD - 1)];
+            if (!category_value(b, k, j, &p->s, &p->len)) {
+                p->kind = ROW_NULL;
+                continue;
+            }
+            ++*nonnull;
+            if (same && same_as_prev(p->s, p->len, prev, prev_len)) {
+                p->kind = ROW_SAME;
+            } else {
+                p->kind = ROW_HASHED;
+                p->h = hash_bytes(p->s, p->len);
+                PREFETCH_READ(&d->slots[(size_t)p->h & (d->nslots - 1)]);
+            }
+            prev = p->s;
+            prev_len = p->len;
+        }
+    }
+    return OK;
+}
+
+/* Codes of the file's n rows for category column k, written past the end of its codes
+ * (reserve_rows made room); the dictionary gets the new values. */
+static int encode_rows(Builder *b, int k, size_t n) {
+    OutCol *o = &b->out[k];
+    Dict *d = &o->dict;
+    int32_t *codes = (int32_t *)(void *)(o->values.p + o->values.len);
+    const uint8_t *prev = NULL; /* the non-null row before (NULL: none) */
+    size_t prev_len = 0, nonnull = 0, repeats = 0;
+    int rc;
+    if (k != ACTOR && memchr(b->ps.cols[k].valid.p, 1, n) == NULL) { /* null throughout (n > 0) */
+        memset(codes, 0, n * sizeof *codes);
+        return OK;
+    }
+    /* The value of the row before this file's. It points into d->data, which an insertion
+     * may move: it is used only up to the file's first non-null row, and every row resolved
+     * before that one is null. */
+    if (d->last >= 0) dict_value(d, (size_t)d->last, &prev, &prev_len);
+    if (d->nslots <= ENC_SMALL)
+        rc = encode_small(b, k, n, codes, prev, prev_len, &nonnull, &repeats);
+    else
+        rc = encode_pipelined(b, k, n, codes, prev, prev_len, &nonnull, &repeats);
+    if (rc == OK && nonnull > 0) d->no_same = repeats < nonnull - nonnull / 4;
+    return rc;
 }
 
 /* Append the checked file's n rows. Only encode_rows can fail, and then every dictionary
@@ -1737,12 +1962,6 @@ static inline int rowset_add(RowSet *t, const StrArray *a, size_t row, const uin
     }
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-#define PREFETCH_WRITE(p) __builtin_prefetch((p), 1)
-#else
-#define PREFETCH_WRITE(p) ((void)(p))
-#endif
-
 /* Rows hashed ahead of their insertion, their slots prefetched meanwhile: the table is
  * bigger than the caches, and this overlaps the misses of several rows. */
 #define LOOKAHEAD 16
@@ -1925,7 +2144,7 @@ static struct PyModuleDef moduledef = {
 
 /* The hash keys, from os.urandom (the operating system's random source). */
 static int init_hash_keys(void) {
-    uint64_t keys[3];
+    uint64_t keys[4];
     PyObject *os = PyImport_ImportModule("os"), *random;
     if (os == NULL) return -1;
     random = PyObject_CallMethod(os, "urandom", "n", (Py_ssize_t)sizeof keys);
@@ -1941,6 +2160,7 @@ static int init_hash_keys(void) {
     HASH_K0 = keys[0];
     HASH_K1 = keys[1] | 1; /* odd, never 0 */
     HASH_K2 = keys[2] | 1;
+    HASH_K3 = keys[3];
     return 0;
 }
 

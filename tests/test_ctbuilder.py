@@ -295,6 +295,70 @@ def test_dictionary_limit_rolls_back_the_values_added_before_it() -> None:
     assert counts == [10, None]  # 40 + 1201 > 1240
 
 
+def varied_values(rng: random.Random, count: int, prefix: str) -> list[str]:
+    """Distinct strings of all the lengths that hashing and comparing treat apart (0 to 300
+    bytes), many of them differing from another in one byte only: the first, a middle or the last."""
+    lengths = [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 129, 300]
+    values: dict[str, None] = {}
+    while len(values) < count:
+        n = rng.choice(lengths)
+        text = (prefix + "".join(rng.choice("abcé0123456789") for _ in range(n)))[:n] if n else ""
+        values[text] = None
+        if n and len(values) < count:
+            at = rng.choice([0, n // 2, n - 1])
+            values[text[:at] + ("Z" if text[at] != "Z" else "Y") + text[at + 1:]] = None
+    return list(values)
+
+
+def test_big_dictionaries_across_files_are_the_python_path() -> None:
+    """Thousands of distinct values per column (the hash tables outgrow the small ones and the
+    rows go through the pipeline), with runs, nulls, near-duplicates and empty strings."""
+    rng = random.Random(20240102)
+    names, agents, messages = varied_values(rng, 3000, "n"), varied_values(rng, 600, "a"), varied_values(rng, 5000, "m")
+    arns = ["", *varied_values(rng, 1500, "arn:")]
+    files = []
+    for _ in range(6):
+        recs: list[dict] = []
+        for _ in range(1200):
+            if recs and rng.random() < 0.3:
+                recs.append(dict(recs[-1]))  # a run: the row before again
+                continue
+            rec: dict = {"eventName": rng.choice(names[: rng.choice([40, len(names)])])}
+            if rng.random() < 0.8:
+                rec["userAgent"] = rng.choice(agents)
+            if rng.random() < 0.5:
+                rec["errorMessage"] = rng.choice(messages) if rng.random() < 0.9 else None
+            if rng.random() < 0.9:
+                rec["userIdentity"] = {"arn": rng.choice(arns), "principalId": rng.choice(agents)}
+            recs.append(rec)
+        files.append(trail_file(*recs))
+    counts, table = built(files)
+    assert counts == [1200] * 6
+    assert_same(table, python_path(files))
+    for name in ("eventName", "userAgent", "errorMessage", "actor"):
+        plain = table[name].cast(pa.string()).to_pylist()
+        assert table[name].chunk(0).dictionary.to_pylist() == first_seen(plain), name
+    assert min(len(table[name].chunk(0).dictionary) for name in ("eventName", "errorMessage", "actor")) > 1000
+
+
+def test_dictionary_limit_in_a_big_table_rolls_back() -> None:
+    """The limit reached in a file whose rows go through the pipeline, after the table grew;
+    then the table grows again from what the rollback left."""
+    old = [f"v{i:04d}" for i in range(2000)]  # 10,000 bytes: a table of 4096 slots
+    new = [f"n{i:04d}" for i in range(1500)]  # 7,500 bytes: it grows to 8192 on the way
+    more = [f"m{i:04d}" for i in range(1000)]  # 5,000 bytes: and to 16384
+    first = trail_file(*({"eventName": v} for v in old))
+    too_big = trail_file(*({"eventName": v} for pair in zip(new, old) for v in pair), {"eventName": "x" * 8000})
+    fits = trail_file(*({"eventName": v} for v in ["v0005", *new, "v0005", "v1999", *new[::-1]]))
+    last = trail_file(*({"eventName": v} for v in [*more, *old[::7], *new[::5], *more[::3]]))
+    counts, table = built([first, too_big, fits, too_big, last], _max_bytes=22_500)
+    assert counts == [2000, None, 3003, None, 1000 + 286 + 300 + 334]
+    names = table["eventName"].chunk(0)
+    assert names.dictionary.to_pylist() == old + new + more
+    assert names.indices.to_pylist()[2000:2002] == [5, 2000] and names.indices.to_pylist()[5002] == 2000
+    assert_same(table, python_path([first, fits, last]))
+
+
 def test_string_limit_for_large_string_columns() -> None:
     counts, table = built([trail_file({"eventID": "abcdef"}), trail_file({"eventID": "ghijk"}), trail_file({"eventID": "ghij"})],
                           _max_bytes=10)
