@@ -40,22 +40,17 @@ CATEGORIES: tuple[str, ...] = tuple(name for name in COLUMNS[:-1] if schema.DTYP
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
 
-def _arrow_type(name: str) -> pa.DataType:
-    """The prepared Arrow type of column ``name`` (as ``reader.TABLE_SCHEMA`` has it)."""
-    dtype = schema.DTYPES[name]
+def arrow_type(dtype: str) -> pa.DataType:
+    """The Arrow type of a prepared column of schema ``dtype`` (``reader.TABLE_SCHEMA`` uses it too)."""
     if dtype == schema.CATEGORY:
         return _DICTIONARY
     if dtype == schema.TEXT:
         return pa.large_string()
-    if dtype == schema.TIME:
-        return pa.timestamp("us", "UTC")
-    if dtype == schema.BOOLEAN:
-        return pa.bool_()
-    raise TypeError(f"no Arrow type for column {name} ({dtype})")
+    return {schema.BOOLEAN: pa.bool_(), schema.TIME: pa.timestamp("us", "UTC"), schema.INT32: pa.int32()}[dtype]
 
 
 #: Schema of :meth:`TableBuilder.finish`.
-SCHEMA = pa.schema([(name, _arrow_type(name)) for name in COLUMNS])
+SCHEMA = pa.schema([(name, arrow_type(schema.DTYPES[name])) for name in COLUMNS])
 
 
 class TableBuilder:

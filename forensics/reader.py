@@ -42,18 +42,10 @@ _ACTOR_SOURCES = ("userIdentity.arn", "userIdentity.invokedBy", "userIdentity.pr
 _CATEGORIES = frozenset(c.name for c in schema.EVENT_COLUMNS if c.dtype == schema.CATEGORY)
 
 
-def _arrow_type(dtype: str) -> pa.DataType:
-    if dtype == schema.CATEGORY:
-        return pa.dictionary(pa.int32(), pa.string())
-    if dtype == schema.TEXT:
-        return pa.large_string()
-    return {schema.BOOLEAN: pa.bool_(), schema.TIME: UTC_US, schema.INT32: pa.int32()}[dtype]
-
-
 #: Arrow schema of a prepared table (what the cache stores): the record columns, then ``_file`` and ``actor``.
 TABLE_SCHEMA = pa.schema(
-    [(name, _arrow_type(schema.DTYPES[name])) for name in RECORD_COLUMNS]
-    + [("_file", pa.int32()), ("actor", pa.dictionary(pa.int32(), pa.string()))]
+    [(name, ctbuilder.arrow_type(schema.DTYPES[name])) for name in RECORD_COLUMNS]
+    + [("_file", pa.int32()), ("actor", ctbuilder.arrow_type(schema.CATEGORY))]
 )
 
 
