@@ -13,13 +13,16 @@
  *       For each record column (forensics.records.RECORD_COLUMNS minus record_index)
  *       and "actor" (ARN, else invokedBy, else principalId, else accountId, skipping
  *       empty strings, else "unknown"):
- *         category column:  (validity, int32 codes, int32 dictionary offsets, dictionary data)
+ *         category column:  (validity, codes, int32 dictionary offsets, dictionary data)
  *                           the dictionary holds the distinct non-null values in order of
- *                           first appearance, as pyarrow.compute.dictionary_encode gives
+ *                           first appearance, as pyarrow.compute.dictionary_encode gives;
+ *                           the codes are int8, int16 or int32 as pandas would choose for
+ *                           as many categories (below 127, below 32767, else), and 0
+ *                           under a null
  *         other string/JSON column: (validity, int64 offsets, data)   Arrow large_string
  *         bool column:      (validity, value bits)
  *         eventTime:        (None, int64 microseconds since the epoch, UTC)
- *       Each item is a Buffer (or None): a malloc'd block exposed read-only through the
+ *       Each item is a Buffer (or None): a block of memory exposed read-only through the
  *       buffer protocol, so pyarrow.py_buffer wraps it without a copy. Validity bitmaps
  *       (LSB-first, as Arrow wants them) are None when the column has no null.
  * validate(data: bytes) -> bool    whether data is one valid JSON value (strict UTF-8)
@@ -65,6 +68,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Big blocks are pages of their own (mmap), so that freeing one gives the memory back to
+ * the system at once. Through malloc they would raise glibc's dynamic mmap threshold when
+ * freed, after which blocks below 32 MiB come from the heap and stay in the process when
+ * freed: a load would keep the memory of the builder it no longer uses. Sanitizer builds
+ * (CTDECODE_TESTING) keep malloc, which they check. */
+#if defined(__linux__) && !defined(CTDECODE_TESTING)
+#include <sys/mman.h>
+#define BIG_BLOCK ((size_t)1 << 20)
+#endif
+
 /* Containers nested deeper than this (the top object counts as 1) make the file unclean.
  * msgspec itself fails near Python's recursion limit (about 1000), so stay well below. */
 #define MAX_DEPTH 200
@@ -78,6 +91,67 @@ typedef struct {
 } Buf;
 
 enum { OK = 0, E_INVALID = 1, E_NOMEM = 2, E_TOOBIG = 3 };
+
+/* Blocks: a block of capacity `cap` is mapped pages if cap >= BIG_BLOCK (and mmap is
+ * used), else malloc'd; every block function is given the capacity it was made with. */
+#ifdef BIG_BLOCK
+static inline int block_mapped(size_t cap) { return cap >= BIG_BLOCK; }
+
+/* cap rounded up to whole pages, for a mapped block (0 on overflow). */
+static inline size_t block_round(size_t cap) {
+    size_t page = 4096;
+    return cap > SIZE_MAX - (page - 1) ? 0 : (cap + page - 1) & ~(page - 1);
+}
+#endif
+
+/* A block of `cap` bytes (cap > 0), zeroed if asked; NULL if out of memory. Mapped blocks
+ * are zeroed anyway. */
+static void *block_alloc(size_t cap, int zeroed) {
+#ifdef BIG_BLOCK
+    if (block_mapped(cap)) {
+        void *p;
+        if (block_round(cap) == 0) return NULL;
+        p = mmap(NULL, block_round(cap), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
+#endif
+    return zeroed ? calloc(cap, 1) : malloc(cap);
+}
+
+static void block_free(void *p, size_t cap) {
+    if (p == NULL) return;
+#ifdef BIG_BLOCK
+    if (block_mapped(cap)) {
+        munmap(p, block_round(cap));
+        return;
+    }
+#endif
+    (void)cap;
+    free(p);
+}
+
+/* Block p of capacity cap (p may be NULL, then cap is 0) with capacity new_cap > 0 and its
+ * first `keep` bytes (keep <= both capacities); NULL if out of memory, p then unchanged. */
+static void *block_resize(void *p, size_t cap, size_t keep, size_t new_cap) {
+#ifdef BIG_BLOCK
+    if (block_mapped(cap) || block_mapped(new_cap)) {
+        void *q;
+        if (p != NULL && block_mapped(cap) && block_mapped(new_cap)) {
+            if (block_round(new_cap) == 0) return NULL;
+            q = mremap(p, block_round(cap), block_round(new_cap), MREMAP_MAYMOVE);
+            return q == MAP_FAILED ? NULL : q;
+        }
+        q = block_alloc(new_cap, 0);
+        if (q == NULL) return NULL;
+        if (keep) memcpy(q, p, keep);
+        block_free(p, cap);
+        return q;
+    }
+#endif
+    (void)cap;
+    (void)keep;
+    return realloc(p, new_cap);
+}
 
 static int buf_reserve(Buf *b, size_t extra) {
     size_t need, cap;
@@ -93,7 +167,7 @@ static int buf_reserve(Buf *b, size_t extra) {
         }
         cap *= 2;
     }
-    np = realloc(b->p, cap);
+    np = block_resize(b->p, b->cap, b->len, cap);
     if (np == NULL) return E_NOMEM;
     b->p = (uint8_t *)np;
     b->cap = cap;
@@ -113,7 +187,7 @@ static inline int buf_append(Buf *b, const void *src, size_t n) {
 }
 
 static void buf_free(Buf *b) {
-    free(b->p);
+    block_free(b->p, b->cap);
     b->p = NULL;
     b->len = b->cap = 0;
 }
@@ -1048,7 +1122,7 @@ static void dict_free(Dict *d) {
     buf_free(&d->offs);
     buf_free(&d->data);
     buf_free(&d->hashes);
-    free(d->slots);
+    block_free(d->slots, d->nslots * sizeof(Slot));
     d->slots = NULL;
     d->nslots = 0;
     d->count = 0;
@@ -1115,7 +1189,7 @@ static int dict_grow(Dict *d, size_t need) {
         if (n > SIZE_MAX / 2 / sizeof(Slot)) return E_NOMEM;
         n *= 2;
     }
-    slots = (Slot *)calloc(n, sizeof *slots);
+    slots = (Slot *)block_alloc(n * sizeof *slots, 1);
     if (slots == NULL) return E_NOMEM;
     for (code = 0; code < d->count; code++) {
         int32_t a, b;
@@ -1130,7 +1204,7 @@ static int dict_grow(Dict *d, size_t need) {
         slots[i].off = (uint32_t)a;
         slots[i].len = (uint32_t)(b - a);
     }
-    free(d->slots);
+    block_free(d->slots, d->nslots * sizeof(Slot));
     d->slots = slots;
     d->nslots = n;
     return OK;
@@ -1226,7 +1300,9 @@ typedef struct {
     size_t nulls; /* null rows so far: the validity bitmap is handed over only if > 0 */
     Buf valid;    /* validity bitmap, LSB-first, (rows + 7) / 8 bytes; not for eventTime, actor */
     Buf values;   /* OUT_TIME: int64 us; OUT_BOOL: value bits; OUT_STRING: int64 offsets
-                     (rows + 1, the first 0 added lazily); OUT_CATEGORY: int32 codes */
+                     (rows + 1, the first 0 added lazily); OUT_CATEGORY: codes of `width`
+                     bytes (0 under a null) */
+    unsigned width; /* OUT_CATEGORY: bytes per code, 1, 2 or 4; at least code_width(count) */
     Buf data;     /* OUT_STRING: the bytes */
     Dict dict;    /* OUT_CATEGORY */
 } OutCol;
@@ -1240,6 +1316,7 @@ typedef struct {
     size_t max_string_bytes; /* INT64_MAX: large_string has int64 offsets */
     Parser ps;              /* the file being added (scratch, reused) */
     Buf times;              /* its eventTime values, int64 us, checked before the commit */
+    Buf codes;              /* the file's int32 codes of one category column (scratch) */
     OutCol out[NOUT];
 } Builder;
 
@@ -1312,10 +1389,11 @@ static int reserve_rows(Builder *b, size_t n) {
             if (rc == OK) rc = buf_reserve(&o->data, b->ps.cols[k].data.len);
             break;
         default:
-            rc = buf_reserve_items(&o->values, n, sizeof(int32_t));
+            rc = buf_reserve_items(&o->values, n, o->width);
             break;
         }
     }
+    if (rc == OK) rc = buf_reserve_items(&b->codes, n, sizeof(int32_t));
     return rc;
 }
 
@@ -1351,6 +1429,68 @@ static size_t append_bits(Buf *bits, size_t at, const uint8_t *flags, size_t n) 
 #define ENC_AHEAD 32      /* a power of two */
 #define ENC_DATA_AHEAD 16 /* < ENC_AHEAD */
 #define ENC_HINT_SLOTS 4
+
+/* Bytes per code for a dictionary of `count` values: what pandas chooses for as many
+ * categories (int8 below 127, int16 below 32767, else int32), so that it can take the
+ * codes as they are. */
+static inline unsigned code_width(size_t count) { return count < 127 ? 1 : count < 32767 ? 2 : 4; }
+
+static inline int32_t code_at(const uint8_t *p, size_t i, unsigned width) {
+    int16_t v16;
+    int32_t v32;
+    switch (width) {
+    case 1:
+        return (int8_t)p[i];
+    case 2:
+        memcpy(&v16, p + 2 * i, sizeof v16);
+        return v16;
+    default:
+        memcpy(&v32, p + 4 * i, sizeof v32);
+        return v32;
+    }
+}
+
+static inline void code_put(uint8_t *p, size_t i, unsigned width, int32_t code) {
+    int16_t v16 = (int16_t)code;
+    switch (width) {
+    case 1:
+        p[i] = (uint8_t)(int8_t)code;
+        break;
+    case 2:
+        memcpy(p + 2 * i, &v16, sizeof v16);
+        break;
+    default:
+        memcpy(p + 4 * i, &code, sizeof code);
+        break;
+    }
+}
+
+/* The n codes at p from `from` to `to` bytes each, in place (p has room for n * to bytes):
+ * backwards when widening and forwards when narrowing, so that no code is overwritten
+ * before it is read. The codes fit in `to` bytes. */
+static void recode(uint8_t *p, size_t n, unsigned from, unsigned to) {
+    size_t i;
+    if (to > from) {
+        for (i = n; i-- > 0;) code_put(p, i, to, code_at(p, i, from));
+    } else {
+        for (i = 0; i < n; i++) code_put(p, i, to, code_at(p, i, from));
+    }
+}
+
+/* Store n int32 codes (each fits in width bytes) at dst, width bytes each. */
+static void store_codes(uint8_t *dst, const int32_t *codes, size_t n, unsigned width) {
+    size_t i;
+    if (width == 4) {
+        if (n) memcpy(dst, codes, n * sizeof *codes);
+    } else if (width == 2) {
+        for (i = 0; i < n; i++) {
+            int16_t v = (int16_t)codes[i];
+            memcpy(dst + 2 * i, &v, sizeof v);
+        }
+    } else {
+        for (i = 0; i < n; i++) dst[i] = (uint8_t)(int8_t)codes[i];
+    }
+}
 
 enum { ROW_NULL = 0, ROW_SAME = 1, ROW_HASHED = 2 };
 
@@ -1470,16 +1610,17 @@ static int encode_pipelined(Builder *b, int k, size_t n, int32_t *codes, const u
 }
 
 /* Codes of the file's n rows for category column k, written past the end of its codes
- * (reserve_rows made room); the dictionary gets the new values. */
+ * (reserve_rows made room at the column's width; the codes before are widened first if
+ * the dictionary outgrows it); the dictionary gets the new values. */
 static int encode_rows(Builder *b, int k, size_t n) {
     OutCol *o = &b->out[k];
     Dict *d = &o->dict;
-    int32_t *codes = (int32_t *)(void *)(o->values.p + o->values.len);
+    int32_t *codes = (int32_t *)(void *)b->codes.p;
     const uint8_t *prev = NULL; /* the non-null row before (NULL: none) */
     size_t prev_len = 0, nonnull = 0, repeats = 0;
     int rc;
     if (k != ACTOR && memchr(b->ps.cols[k].valid.p, 1, n) == NULL) { /* null throughout (n > 0) */
-        memset(codes, 0, n * sizeof *codes);
+        memset(o->values.p + o->values.len, 0, n * o->width);
         return OK;
     }
     /* The value of the row before this file's. It points into d->data, which an insertion
@@ -1490,8 +1631,20 @@ static int encode_rows(Builder *b, int k, size_t n) {
         rc = encode_small(b, k, n, codes, prev, prev_len, &nonnull, &repeats);
     else
         rc = encode_pipelined(b, k, n, codes, prev, prev_len, &nonnull, &repeats);
-    if (rc == OK && nonnull > 0) d->no_same = repeats < nonnull - nonnull / 4;
-    return rc;
+    if (rc) return rc;
+    if (nonnull > 0) d->no_same = repeats < nonnull - nonnull / 4;
+    if (code_width(d->count) > o->width) { /* widen the codes so far (kept if rolled back: still valid) */
+        unsigned width = code_width(d->count);
+        size_t rows = o->values.len / o->width;
+        if (rows + n > SIZE_MAX / width) return E_NOMEM;
+        rc = buf_reserve(&o->values, (rows + n) * width - o->values.len);
+        if (rc) return rc;
+        recode(o->values.p, rows, o->width, width);
+        o->values.len = rows * width;
+        o->width = width;
+    }
+    store_codes(o->values.p + o->values.len, codes, n, o->width);
+    return OK;
 }
 
 /* Append the checked file's n rows. Only encode_rows can fail, and then every dictionary
@@ -1540,7 +1693,7 @@ static int commit_rows(Builder *b, size_t n) {
             break;
         }
         default: /* the codes are in place */
-            o->values.len += n * sizeof(int32_t);
+            o->values.len += n * o->width;
             break;
         }
     }
@@ -1573,17 +1726,18 @@ static int builder_add_span(Builder *b, const uint8_t *data, size_t len, size_t 
 
 /* -------------------------------------------------------------------- Buffer type */
 
-/* A malloc'd block handed to Python, exposed read-only through the buffer protocol (for
+/* A block handed to Python, exposed read-only through the buffer protocol (for
  * pyarrow.py_buffer, zero copy) and freed with the object. */
 typedef struct {
     PyObject_HEAD
     uint8_t *ptr; /* NULL when len is 0 */
     Py_ssize_t len;
+    size_t cap; /* the block's capacity (see block_free) */
 } BufferObject;
 
 static void Buffer_dealloc(PyObject *op) {
     BufferObject *self = (BufferObject *)op;
-    free(self->ptr);
+    block_free(self->ptr, self->cap);
     Py_TYPE(op)->tp_free(op);
 }
 
@@ -1611,17 +1765,20 @@ static BufferObject *buffer_new(void) {
     if (bo == NULL) return NULL;
     bo->ptr = NULL;
     bo->len = 0;
+    bo->cap = 0;
     return bo;
 }
 
 /* Move b's block into bo, shrunk to its length; b becomes empty. */
 static void buffer_take(BufferObject *bo, Buf *b) {
     if (b->len == 0) {
-        free(b->p);
+        block_free(b->p, b->cap);
         bo->ptr = NULL;
+        bo->cap = 0;
     } else {
-        uint8_t *shrunk = (uint8_t *)realloc(b->p, b->len);
+        uint8_t *shrunk = b->len < b->cap ? (uint8_t *)block_resize(b->p, b->cap, b->len, b->len) : NULL;
         bo->ptr = shrunk ? shrunk : b->p; /* a failed shrink leaves the block as it was */
+        bo->cap = shrunk ? b->len : b->cap;
     }
     bo->len = (Py_ssize_t)b->len; /* checked <= PY_SSIZE_T_MAX by the caller */
     b->p = NULL;
@@ -1689,6 +1846,7 @@ static PyObject *Builder_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         else if (c == ACTOR || is_category[c]) o->kind = OUT_CATEGORY;
         else o->kind = OUT_STRING;
         o->dict.last = -1;
+        o->width = 1;
     }
     return (PyObject *)self;
 }
@@ -1698,6 +1856,7 @@ static void Builder_dealloc(PyObject *op) {
     int k;
     parser_free(&self->ps);
     buf_free(&self->times);
+    buf_free(&self->codes);
     for (k = 0; k < NOUT; k++) {
         buf_free(&self->out[k].valid);
         buf_free(&self->out[k].values);
@@ -1760,6 +1919,14 @@ static PyObject *Builder_finish(PyObject *op, PyObject *unused) {
     memset(made, 0, sizeof made);
     memset(source, 0, sizeof source);
     if (ensure_first_offsets(self)) return PyErr_NoMemory();
+    for (k = 0; k < NOUT; k++) { /* codes wider than their dictionary needs (after a rollback) */
+        OutCol *o = &self->out[k];
+        if (o->kind == OUT_CATEGORY && o->width > code_width(o->dict.count)) {
+            recode(o->values.p, self->rows, o->width, code_width(o->dict.count));
+            o->values.len = self->rows * code_width(o->dict.count);
+            o->width = code_width(o->dict.count);
+        }
+    }
     /* First every Python object, while the builder is untouched (a failure leaves it so)... */
     result = PyDict_New();
     if (result == NULL) return NULL;
@@ -1810,6 +1977,7 @@ static PyObject *Builder_finish(PyObject *op, PyObject *unused) {
         buf_free(&o->valid); /* when it was not handed over (no null) */
         o->nulls = 0;
         dict_free(&o->dict);
+        o->width = 1;
     }
     self->rows = 0;
     return result;
@@ -1988,9 +2156,9 @@ static int distinct_scan(const StrArray *a, size_t valid) {
     if (valid > SIZE_MAX / 2 / width) return D_NOMEM;
     t.n = 2 * valid;
     if (width == sizeof(uint32_t))
-        t.s32 = (uint32_t *)calloc(t.n, width);
+        t.s32 = (uint32_t *)block_alloc(t.n * width, 1);
     else
-        t.s64 = (uint64_t *)calloc(t.n, width);
+        t.s64 = (uint64_t *)block_alloc(t.n * width, 1);
     if (t.s32 == NULL && t.s64 == NULL) return D_NOMEM;
     for (i = 0; i < a->length && rc == D_DISTINCT; i++) {
         size_t k = (next + queued) % LOOKAHEAD;
@@ -2018,8 +2186,8 @@ static int distinct_scan(const StrArray *a, size_t valid) {
         rc = rowset_add(&t, a, ahead[next].row, ahead[next].s, ahead[next].len, ahead[next].h, ahead[next].j);
         next = (next + 1) % LOOKAHEAD;
     }
-    free(t.s32);
-    free(t.s64);
+    block_free(t.s32, t.n * width);
+    block_free(t.s64, t.n * width);
     return rc;
 }
 

@@ -425,7 +425,7 @@ def load_athena(
     header, rows = _results(client, query_id, location)
     records, issues = _records(header, rows, location)
     batch = decode_blobs([(0, location, msgspec.json.encode({"Records": records}))])
-    table = canonical(batch.table)
+    table = canonical(batch.tables)
     return assemble(location, table, [location], batch.outcomes, issues + batch.issues, lo, hi, pd.Timedelta(0))
 
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from forensics.reader import TABLE_SCHEMA, FileOutcome
+from forensics.reader import FileOutcome, conformed
 from forensics.schema import SCHEMA_VERSION
 
 #: Bump when the reader's output changes in a way the schema version does not capture.
@@ -186,7 +186,7 @@ class EventCache:
         table = pq.read_table(self.table_path, page_checksum_verification=True)
         if (table.schema.metadata or {}).get(b"forensics-token") != token.encode():
             raise ValueError("events.parquet does not belong to manifest.json")
-        table = table.replace_schema_metadata(None).cast(TABLE_SCHEMA)
+        table = conformed(table.replace_schema_metadata(None))
         new = pa.array(renumber).take(table["_file"])
         table = table.set_column(table.schema.get_field_index("_file"), "_file", new)
         if pc.min(new).as_py() is not None and pc.min(new).as_py() < 0:

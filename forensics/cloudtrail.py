@@ -35,7 +35,7 @@ from forensics import ctbuilder, layout, schema
 from forensics.cache import EventCache, FileStamp
 from forensics.errors import SourceError
 from forensics.loadreport import DUPLICATE_COLUMNS, FILE_COLUMNS, GAP_COLUMNS, ISSUE_COLUMNS, LoadReport
-from forensics.reader import UTC_US, Batch, FileOutcome, FileRef, file_size, read_batch
+from forensics.reader import TABLE_SCHEMA, UTC_US, Batch, FileOutcome, FileRef, file_size, read_batch
 from forensics.window import TimeLike, parse_bounds
 
 #: Default margin past the window end within which a file's delivery time may lie.
@@ -136,18 +136,21 @@ def load_cloudtrail(
     stamps = [FileStamp.of(path) for path, _ in to_read] if store else []
     cached = store.lookup(stamps) if store else None
     refs = [FileRef(n, *to_read[n]) for n in (cached.missing if cached else range(len(to_read)))]
-    decoded, notes = _decode(refs, workers, show)
+    whole_hit = cached is not None and not refs
+    decoded, notes = (Batch([]), ()) if whole_hit else _decode(refs, workers, show)
     batches = [decoded]
     if cached is not None and cached.table is not None:
-        batches.insert(0, Batch(cached.table, cached.outcomes, cached.issues))
+        batches.insert(0, Batch([cached.table], cached.outcomes, cached.issues))
         cached.table = None
     read_outcomes = sorted((o for b in batches for o in b.outcomes), key=lambda o: o.path)
     issues = [row for b in batches for row in b.issues]
-    tables = [b.table for b in batches]
+    tables = [table for b in batches for table in b.tables]
     del batches, decoded  # the tables are all that is left of the decoded chunks
-    # New rows: put the table in canonical order (the cache stores it so), column by column.
-    threads = 1 if workers == 1 else os.cpu_count() or 1  # workers=1 keeps the whole load on one core
-    table = canonical(_concat_taking(tables), threads) if refs else _concat_taking(tables)
+    if whole_hit:  # the cache stores its table in canonical order
+        table = tables.pop() if tables else TABLE_SCHEMA.empty_table()
+    else:  # new rows: into canonical order, column by column
+        threads = 1 if workers == 1 else os.cpu_count() or 1  # workers=1 keeps the whole load on one core
+        table = canonical(tables, threads)
     distinct = cached.distinct if cached is not None and not refs else _all_distinct(table["eventID"])
     if store and refs:
         store.store(table, stamps, read_outcomes, issues, distinct)
@@ -155,13 +158,6 @@ def load_cloudtrail(
     outcomes = sorted(outcomes + read_outcomes, key=lambda o: o.path)
     paths = [path for path, _ in to_read]
     return assemble(text, table, paths, outcomes, issues, lo, hi, margin, cache=cache_note, notes=notes, distinct=distinct)
-
-
-def _concat_taking(tables: list[pa.Table]) -> pa.Table:
-    """Concatenate ``tables`` and empty the list: the result holds the only references to their columns."""
-    table = pa.concat_tables(tables)
-    tables.clear()
-    return table
 
 
 # ------------------------------------------------------------------------------ planning
@@ -279,7 +275,7 @@ def _decode_in_workers(refs: list[FileRef], sizes: list[int], count: int, bar: t
             bar.update(len(chunks[futures[future]]))
     ordered = [results[number] for number in sorted(results)]
     return Batch(
-        pa.concat_tables([b.table for b in ordered]),
+        [table for b in ordered for table in b.tables],
         [o for b in ordered for o in b.outcomes],
         [row for b in ordered for row in b.issues],
     )
@@ -395,46 +391,85 @@ def _in_window(times: pa.ChunkedArray, lo: pd.Timestamp | None, hi: pd.Timestamp
     return pc.or_(pc.fill_null(inside, False), pc.is_null(times))
 
 
-def canonical(table: pa.Table, threads: int = 1) -> pa.Table:
-    """Rows sorted by time, eventID, file and position; each dictionary column with one sorted dictionary.
+#: Where :func:`canonical` allocates: the C library's allocator, whose big blocks go back to
+#: the system as soon as they are freed (Arrow's default pool keeps them a while, which
+#: would add the largest column once more to the peak of a load).
+_POOL = pa.system_memory_pool()
+#: The order of the events frame: by time, then eventID, file and position in the file.
+SORT_KEYS = ("eventTime", "eventID", "_file", "record_index")
 
-    Whatever order the files were read in, and however the rows were split into chunks,
-    the result is the same table, one chunk per column. Columns are reordered
-    independently, by ``threads`` threads (Arrow releases the GIL), and each input column
-    is let go once done: when the caller passes the only reference to ``table``
-    (``canonical(pa.concat_tables(...))``), memory stays near one table, not two.
+
+def canonical(tables: list[pa.Table], threads: int = 1) -> pa.Table:
+    """The rows of prepared ``tables`` as one table in canonical order, emptying ``tables``.
+
+    Rows are sorted by :data:`SORT_KEYS`; each dictionary column gets one sorted dictionary
+    and the index type pandas chooses for its size (:func:`ctbuilder.index_type`), with -1
+    under a null, so that :func:`_to_frame` hands the codes to pandas as they are. Whatever
+    order the files were read in, and however the rows were split into tables, the result
+    is the same table, one chunk per column.
+
+    Columns are reordered one at a time, by ``threads`` threads (Arrow and numpy release
+    the GIL), and each input column is let go once done: ``tables`` is emptied so that
+    this holds the only references, and memory stays near one table, not two.
     """
-    if table.num_rows == 0:
-        return table.combine_chunks()
-    keys = [(name, "ascending", "at_end") for name in ("eventTime", "eventID", "_file", "record_index")]
-    order = pc.sort_indices(table, sort_keys=keys)
-    schema, pending = table.schema, list(table.columns)
-    del table
+    names = tables[0].column_names if tables else TABLE_SCHEMA.names
+    pending: dict[str, list[pa.Array] | None] = {
+        name: [chunk for table in tables for chunk in table.column(name).chunks] for name in names
+    }
+    tables.clear()
+    if not any(len(chunk) for chunk in pending[names[0]] or ()):
+        return TABLE_SCHEMA.empty_table()
+    keys = pa.table({name: pa.chunked_array(pending[name]) for name in SORT_KEYS})
+    sort_keys = [(name, "ascending", "at_end") for name in SORT_KEYS]
+    rows = pc.sort_indices(keys, sort_keys=sort_keys, memory_pool=_POOL).to_numpy()
+    rows = rows.astype(np.intp)  # numpy's own index type: not converted for every column
+    order = pa.array(rows)  # the same memory, for Arrow
+    del keys
 
-    def reorder(index: int) -> pa.ChunkedArray:
-        column, pending[index] = pending[index], None
-        return _sorted_dictionary(column, order) if pa.types.is_dictionary(column.type) else column.take(order)
+    def reorder(name: str) -> pa.Array:
+        chunks, pending[name] = pending[name], None
+        if pa.types.is_dictionary(chunks[0].type):
+            return _sorted_dictionary(chunks, rows)
+        return _one_array(pc.take(pa.chunked_array(chunks), order, memory_pool=_POOL))
 
     if threads > 1:
         with ThreadPoolExecutor(threads) as pool:
-            columns = list(pool.map(reorder, range(len(pending))))
+            columns = list(pool.map(reorder, names))
     else:
-        columns = [reorder(index) for index in range(len(pending))]
-    return pa.Table.from_arrays(columns, schema=schema).combine_chunks()
+        columns = [reorder(name) for name in names]
+    return pa.table(dict(zip(names, columns)))
 
 
-def _sorted_dictionary(column: pa.ChunkedArray, order: pa.Array) -> pa.ChunkedArray:
-    """``column`` taken in ``order``, with one dictionary whose values are sorted."""
-    if column.num_chunks != 1:
-        column = pa.table({"column": column}).unify_dictionaries().column(0)
-    array = _one_array(column)
+def _sorted_dictionary(chunks: list[pa.DictionaryArray], rows: np.ndarray) -> pa.DictionaryArray:
+    """The dictionary ``chunks`` as one array taken at ``rows``, with one sorted dictionary.
+
+    The codes are computed in numpy at the index width of :func:`ctbuilder.index_type`,
+    -1 under a null (see :func:`canonical`).
+    """
+    if len(chunks) > 1:  # one dictionary for all, with room for it in the indices
+        wide = pa.dictionary(pa.int32(), chunks[0].type.value_type)
+        column = pa.chunked_array([chunk.cast(wide) for chunk in chunks], wide)
+        array = _one_array(pa.table({"column": column}).unify_dictionaries().column(0))
+    else:
+        array = chunks[0]
+    del chunks
     dictionary = array.dictionary
-    ranks = pc.array_sort_indices(dictionary).to_numpy()
-    if not np.array_equal(ranks, np.arange(len(ranks))):  # else already sorted: only the rows move
-        position = np.empty(len(ranks), dtype=np.int32)
-        position[ranks] = np.arange(len(ranks), dtype=np.int32)
-        array = pa.DictionaryArray.from_arrays(pa.array(position).take(array.indices), dictionary.take(ranks))
-    return pa.chunked_array([array.take(order)], type=column.type)
+    width = ctbuilder.index_type(len(dictionary)).to_pandas_dtype()
+    codes = _values(array.indices, array.type.index_type.to_pandas_dtype())[rows]
+    missing = _missing(array)[rows] if array.null_count else None
+    if missing is not None:
+        codes[missing] = 0  # Arrow leaves what is under a null undefined: make it a code
+    ranks = pc.array_sort_indices(dictionary, memory_pool=_POOL).to_numpy()
+    if np.array_equal(ranks, np.arange(len(ranks))):  # already sorted: only the rows move
+        codes = codes.astype(width, copy=False)
+    else:
+        position = np.empty(len(ranks), dtype=width)
+        position[ranks] = np.arange(len(ranks), dtype=width)
+        codes = position[codes]
+        dictionary = pc.take(dictionary, ranks, memory_pool=_POOL)
+    if missing is not None:
+        codes[missing] = -1
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=missing, memory_pool=_POOL), dictionary)
 
 
 def _to_frame(table: pa.Table, paths: list[str]) -> pd.DataFrame:
@@ -461,22 +496,50 @@ def _to_pandas(column: pa.ChunkedArray) -> object:
     kind = array.type
     if pa.types.is_dictionary(kind):
         categories = _categories(pd.Index(pd.array(array.dictionary, dtype=_TEXT)))
-        size = len(array.dictionary)
-        narrow = np.int8 if size < 128 else np.int16 if size < 32768 else np.int32  # what pandas would choose
-        codes = _values(array.indices, np.int32).astype(narrow)  # straight into pandas' own code width
-        if array.null_count:
-            codes[_missing(array)] = -1
-        return pd.Categorical.from_codes(codes, dtype=categories, validate=False)
+        return pd.Categorical.from_codes(_codes(array), dtype=categories, validate=False)
     if pa.types.is_timestamp(kind):
-        micros = _values(array, np.int64).copy()
-        if array.null_count:
+        micros = _values(array, np.int64)
+        if array.null_count or not micros.flags.writeable:  # pandas may write into its values
+            micros = micros.copy()
             micros[_missing(array)] = np.iinfo(np.int64).min  # NaT
-        return pd.DatetimeIndex(micros.view("datetime64[us]")).tz_localize("UTC").array
+        return _utc_times(micros.view("datetime64[us]"))
     if pa.types.is_boolean(kind):
         return pd.arrays.BooleanArray(np.asarray(array.fill_null(False)), _missing(array))
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return pd.array(array, dtype=_TEXT)
     return array.to_numpy()
+
+
+def _codes(array: pa.DictionaryArray) -> np.ndarray:
+    """The codes of ``array`` as pandas wants them: its width for the size, -1 for a null.
+
+    The indices themselves, without a copy, when they are so already (as :func:`canonical`
+    makes them); else a copy made so.
+    """
+    codes = _values(array.indices, array.type.index_type.to_pandas_dtype())
+    width = ctbuilder.index_type(len(array.dictionary)).to_pandas_dtype()
+    missing = _missing(array) if array.null_count else None
+    ready = codes.dtype == width and codes.flags.writeable  # pandas may write into its codes
+    if ready and missing is not None:
+        ready = bool((codes[missing] == -1).all())
+    if ready:
+        return codes
+    codes = codes.astype(width)
+    if missing is not None:
+        codes[missing] = -1
+    return codes
+
+
+def _utc_times(values: np.ndarray) -> pd.arrays.DatetimeArray:
+    """UTC times of ``values`` (``datetime64[us]`` holding UTC), sharing their memory.
+
+    pandas' private ``DatetimeArray._simple_new`` takes the values as they are;
+    ``tz_localize``, where it is missing, copies them.
+    """
+    fast = getattr(pd.arrays.DatetimeArray, "_simple_new", None)
+    if fast is not None:
+        return fast(values, dtype=pd.DatetimeTZDtype("us", "UTC"))
+    return pd.DatetimeIndex(values).tz_localize("UTC").array
 
 
 def _categories(values: pd.Index) -> pd.CategoricalDtype:

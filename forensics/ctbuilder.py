@@ -41,7 +41,11 @@ _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
 
 def arrow_type(dtype: str) -> pa.DataType:
-    """The Arrow type of a prepared column of schema ``dtype`` (``reader.TABLE_SCHEMA`` uses it too)."""
+    """The Arrow type of a prepared column of schema ``dtype`` (``reader.TABLE_SCHEMA`` uses it too).
+
+    Category columns are dictionaries with int32 indices here; prepared tables narrow the
+    indices to :func:`index_type` of their dictionary's size.
+    """
     if dtype == schema.CATEGORY:
         return _DICTIONARY
     if dtype == schema.TEXT:
@@ -49,7 +53,16 @@ def arrow_type(dtype: str) -> pa.DataType:
     return {schema.BOOLEAN: pa.bool_(), schema.TIME: pa.timestamp("us", "UTC"), schema.INT32: pa.int32()}[dtype]
 
 
-#: Schema of :meth:`TableBuilder.finish`.
+def index_type(size: int) -> pa.DataType:
+    """The index type of a dictionary of ``size`` values in a prepared table.
+
+    What pandas chooses for the codes of as many categories (int8 below 127 values, int16
+    below 32767, else int32), so that the events frame can use the codes as they are.
+    """
+    return pa.int8() if size < 127 else pa.int16() if size < 32767 else pa.int32()
+
+
+#: Schema of :meth:`TableBuilder.finish`, but for the index types of the dictionaries (:func:`index_type`).
 SCHEMA = pa.schema([(name, arrow_type(schema.DTYPES[name])) for name in COLUMNS])
 
 
@@ -84,13 +97,15 @@ class TableBuilder:
         return self._builder.rows
 
     def finish(self) -> pa.Table:
-        """The accumulated rows as a table with :data:`SCHEMA`; the builder starts again empty.
+        """The accumulated rows as a table; the builder starts again empty.
 
-        The Arrow arrays use the builder's memory without a copy.
+        The columns and types are those of :data:`SCHEMA`, except that the dictionaries'
+        indices are :func:`index_type` of their size. The Arrow arrays use the builder's
+        memory without a copy.
         """
         rows = self._builder.rows
         parts = self._builder.finish()
-        return pa.Table.from_arrays([_array(SCHEMA.field(name).type, rows, parts[name]) for name in COLUMNS], schema=SCHEMA)
+        return pa.table({name: _array(SCHEMA.field(name).type, rows, parts[name]) for name in COLUMNS})
 
 
 def _array(kind: pa.DataType, rows: int, parts: tuple[object, ...]) -> pa.Array:
@@ -98,8 +113,10 @@ def _array(kind: pa.DataType, rows: int, parts: tuple[object, ...]) -> pa.Array:
     buffers = [None if part is None else pa.py_buffer(part) for part in parts]
     if kind == _DICTIONARY:
         validity, codes, offsets, data = buffers
-        dictionary = pa.Array.from_buffers(pa.string(), offsets.size // 4 - 1, [None, offsets, data], null_count=0)
-        return pa.DictionaryArray.from_buffers(kind, rows, [validity, codes], dictionary)
+        size = offsets.size // 4 - 1
+        dictionary = pa.Array.from_buffers(pa.string(), size, [None, offsets, data], null_count=0)
+        narrow = pa.dictionary(index_type(size), pa.string())
+        return pa.DictionaryArray.from_buffers(narrow, rows, [validity, codes], dictionary)
     return pa.Array.from_buffers(kind, rows, buffers)
 
 
@@ -150,9 +167,9 @@ def strict_table(data: bytes) -> pa.Table | None:
     """One file through a fresh builder, with ``record_index`` (0..n-1) added; ``None`` if declined.
 
     The columns are ``records.RECORD_COLUMNS`` then ``actor``, with the types of
-    ``reader.TABLE_SCHEMA``: what ``reader.prepare`` gives for the same file decoded by
-    :func:`forensics.records.decode`, without ``_file``. ``None`` also when the C decoder
-    is not available.
+    ``reader.TABLE_SCHEMA`` but for the dictionaries' :func:`index_type`: what
+    ``reader.prepare`` gives for the same file decoded by :func:`forensics.records.decode`,
+    without ``_file``. ``None`` also when the C decoder is not available.
     """
     build = builder()
     if build is None or build.add(data) is None:

@@ -116,7 +116,7 @@ def load_log_group(
     blobs = [(number, f"{source}/{name}", records_document(streams[name])) for number, name in enumerate(names)]
     batch = decode_blobs(blobs)
     paths = [loc for _, loc, _ in blobs]
-    table = canonical(batch.table)
+    table = canonical(batch.tables)
     return assemble(source, table, paths, batch.outcomes, batch.issues, lo, hi, pd.Timedelta(0), gaps=gaps, notes=(SIZE_CAVEAT,))
 
 

@@ -138,7 +138,7 @@ def load_lookup_events(
     batch = decode_blobs(blobs)
     paths = [location for _, location, _ in blobs]
     source = "lookup-events://" + ",".join(sorted(clients))
-    table = canonical(batch.table)
+    table = canonical(batch.tables)
     notes = (EVENT_HISTORY_CAVEAT,)
     return assemble(source, table, paths, batch.outcomes, batch.issues, lo, hi, pd.Timedelta(0), gaps=gaps, notes=notes)
 

@@ -43,6 +43,7 @@ _CATEGORIES = frozenset(c.name for c in schema.EVENT_COLUMNS if c.dtype == schem
 
 
 #: Arrow schema of a prepared table (what the cache stores): the record columns, then ``_file`` and ``actor``.
+#: Prepared tables narrow the indices of their dictionaries (:func:`narrowed`); this says int32.
 TABLE_SCHEMA = pa.schema(
     [(name, ctbuilder.arrow_type(schema.DTYPES[name])) for name in RECORD_COLUMNS]
     + [("_file", pa.int32()), ("actor", ctbuilder.arrow_type(schema.CATEGORY))]
@@ -83,9 +84,14 @@ class FileOutcome:
 
 @dataclass
 class Batch:
-    """A prepared table and the outcomes and record issues of the files it came from."""
+    """Prepared tables and the outcomes and record issues of the files they came from.
 
-    table: pa.Table
+    The tables have the columns of :data:`TABLE_SCHEMA`; the index types of their
+    dictionaries may differ (:func:`narrowed`), so they are not concatenated but given to
+    :func:`forensics.cloudtrail.canonical` as they are.
+    """
+
+    tables: list[pa.Table]
     outcomes: list[FileOutcome] = field(default_factory=list)
     issues: list[dict[str, object]] = field(default_factory=list)
 
@@ -172,7 +178,7 @@ def _batch_without_gc(items: Iterable[tuple[int, str, str, bytes | None, str]]) 
         issues.extend(time_issues)
     if len(pending) or not chunks:
         flush()
-    return Batch(pa.concat_tables(chunks), outcomes, issues)
+    return Batch(chunks, outcomes, issues)
 
 
 def _built_table(
@@ -186,8 +192,7 @@ def _built_table(
         "record_index": pa.array((np.arange(len(starts)) - starts).astype(np.int32)),
         "_file": pa.array(np.repeat(numbers.astype(np.int32), counts)),
     }
-    table = pa.table([columns[name] if name in columns.column_names else arrays[name] for name in TABLE_SCHEMA.names],
-                     schema=TABLE_SCHEMA)  # fmt: skip
+    table = pa.table({name: columns[name] if name in columns.column_names else arrays[name] for name in TABLE_SCHEMA.names})
     issues: list[dict[str, object]] = []
     times = table["eventTime"]
     for issue, positions in _implausible(times.to_numpy().astype("datetime64[us]")).items():
@@ -286,7 +291,35 @@ def prepare(table: pa.Table, paths: dict[int, str]) -> tuple[pa.Table, list[dict
         column = times if name == "eventTime" else table[name]
         columns[name] = column.cast(pa.string()).dictionary_encode() if name in _CATEGORIES else column
     columns["actor"] = actor.dictionary_encode()
-    return pa.table(columns).cast(TABLE_SCHEMA), issues
+    return narrowed(pa.table(columns).cast(TABLE_SCHEMA)), issues
+
+
+def conformed(table: pa.Table) -> pa.Table:
+    """``table`` cast to :data:`TABLE_SCHEMA`, but for the index types of its dictionaries, which stay.
+
+    Raises the errors of :meth:`pyarrow.Table.cast` when a column is missing or cannot be cast.
+    """
+    names = set(table.column_names)
+
+    def kept(wanted: pa.Field) -> pa.Field:
+        kind = table.schema.field(wanted.name).type if wanted.name in names else None
+        same = kind is not None and pa.types.is_dictionary(wanted.type) and pa.types.is_dictionary(kind)
+        return pa.field(wanted.name, kind) if same and kind.value_type == wanted.type.value_type else wanted
+
+    target = [kept(wanted) for wanted in TABLE_SCHEMA]
+    return table.cast(pa.schema(target))
+
+
+def narrowed(table: pa.Table) -> pa.Table:
+    """``table`` with the indices of each dictionary column narrowed to :func:`ctbuilder.index_type` of its size."""
+    for number, kind in enumerate(table.schema.types):
+        if pa.types.is_dictionary(kind):
+            column = table.column(number)
+            size = max((len(chunk.dictionary) for chunk in column.chunks), default=0)
+            narrow = pa.dictionary(ctbuilder.index_type(size), kind.value_type)
+            if narrow != kind:
+                table = table.set_column(number, table.field(number).name, column.cast(narrow))
+    return table
 
 
 def parse_times(raw: pa.ChunkedArray) -> tuple[pa.ChunkedArray, dict[str, np.ndarray]]:

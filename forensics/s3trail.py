@@ -45,7 +45,6 @@ from typing import Any
 
 import boto3
 import pandas as pd
-import pyarrow as pa
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
@@ -167,7 +166,7 @@ def load_s3(
         outcomes, to_read = _plan(listing.objects, lo, hi, margin)
         show = progress if progress is not None else len(to_read) >= PROGRESS_MIN_FILES
         batches, failed = _read(client, to_read, pool, count, show)
-    table = canonical(pa.concat_tables([b.table for b in batches]))
+    table = canonical([table for b in batches for table in b.tables])
     outcomes = sorted(outcomes + failed + [o for b in batches for o in b.outcomes], key=lambda o: o.path)
     issues = [row for b in batches for row in b.issues]
     paths = [obj.uri for obj in to_read]

@@ -20,6 +20,7 @@ import threading
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -71,6 +72,16 @@ def assert_same(table: pa.Table, expected: pa.Table) -> None:
         if pa.types.is_dictionary(ours.type):
             assert ours.dictionary.equals(theirs.dictionary), name
             assert ours.indices.equals(theirs.indices), name
+
+
+def narrow_schema(table: pa.Table) -> pa.Schema:
+    """ctbuilder.SCHEMA with the index type of each dictionary column for its size in ``table``."""
+    def field(wanted: pa.Field) -> pa.Field:
+        if not pa.types.is_dictionary(wanted.type):
+            return wanted
+        size = len(table[wanted.name].chunk(0).dictionary)
+        return pa.field(wanted.name, pa.dictionary(ctbuilder.index_type(size), pa.string()))
+    return pa.schema([field(wanted) for wanted in ctbuilder.SCHEMA])
 
 
 def first_seen(values: list[object]) -> list[object]:
@@ -153,7 +164,8 @@ def test_finish_resets_everything() -> None:
     first = builder.finish()
     assert builder.rows == 0
     empty = builder.finish()
-    assert empty.num_rows == 0 and empty.schema.equals(ctbuilder.SCHEMA)
+    assert empty.num_rows == 0 and empty.schema.equals(narrow_schema(empty))
+    assert empty["eventName"].type.index_type == pa.int8()
     assert empty["eventName"].chunk(0).dictionary.to_pylist() == []
     assert builder.add(MIXED[3]) == 1
     again = builder.finish()  # codes start at 0 again: the dictionaries were reset too
@@ -245,10 +257,49 @@ def test_buffers_are_read_only_bytes_that_outlive_the_builder() -> None:
     arrays = {name: ctbuilder._array(ctbuilder.SCHEMA.field(name).type, 2, parts[name]) for name in ctbuilder.COLUMNS}
     del builder, parts
     gc.collect()
-    table = pa.Table.from_arrays(list(arrays.values()), schema=ctbuilder.SCHEMA)
+    table = pa.table(arrays)
     table.validate(full=True)
     assert table["eventName"].to_pylist() == ["GetObject", "PutObject"]
     assert table["actor"].to_pylist() == ["arn:a", "svc"]
+
+
+def names(first: int, count: int, prefix: str = "n") -> bytes:
+    """A file of ``count`` records named {prefix}{first}... (all distinct), every other one without a name."""
+    return trail_file(*({"eventName": f"{prefix}{n}"} if n % 2 == 0 else {} for n in range(first, first + 2 * count)))
+
+
+@pytest.mark.parametrize(
+    ("counts", "width"),
+    [((126,), pa.int8()), ((127,), pa.int16()), ((100, 26), pa.int8()), ((100, 27), pa.int16()),
+     ((20_000, 12_766), pa.int16()), ((20_000, 12_767), pa.int32()), ((126, 1, 40_000), pa.int32()),
+     ((40_000,), pa.int32())],
+)  # fmt: skip
+def test_codes_have_the_width_pandas_chooses_for_the_dictionary_widened_across_files(counts, width) -> None:
+    files, first = [], 0
+    for count in counts:
+        files.append(names(first, count))
+        first += 2 * count
+    added, table = built(files)
+    assert added == [2 * count for count in counts]
+    column = table["eventName"].chunk(0)
+    assert len(column.dictionary) == sum(counts) and column.type.index_type == width
+    assert pa.types.is_int32(table["requestParameters"].type.index_type) is False  # all null: int8
+    assert_same(table, python_path(files))  # the values, and prepare narrows alike
+    codes = np.frombuffer(column.indices.buffers()[1], dtype=width.to_pandas_dtype())  # under nulls too
+    assert len(codes) == len(column) and (codes[1::2] == 0).all()  # 0 under a null, the codes of the names in order
+    assert (codes[0::2] == range(sum(counts))).all()
+
+
+def test_codes_widened_for_a_declined_file_are_narrowed_again() -> None:
+    """A file widens eventName's codes, then its userAgent outgrows the dictionary limit."""
+    kept = names(0, 100)
+    declined = trail_file(*({"eventName": f"m{n}"} for n in range(60)), {"userAgent": "u" * 3000})
+    added, table = built([kept, declined, names(1000, 20, "k")], _max_bytes=2000)
+    assert added == [200, None, 40]
+    column = table["eventName"].chunk(0)
+    assert len(column.dictionary) == 120 and column.type.index_type == pa.int8()
+    assert column.to_pylist() == [f"n{n}" if n % 2 == 0 else None for n in range(200)] + [
+        f"k{n}" if n % 2 == 0 else None for n in range(1000, 1040)]
 
 
 def test_zero_length_buffers() -> None:
@@ -260,7 +311,7 @@ def test_zero_length_buffers() -> None:
     assert [bytes(memoryview(b)) for b in parts["eventName"][1:]] == [b"", bytes(4), b""]
     table = ctbuilder.TableBuilder().finish()
     table.validate(full=True)
-    assert table.num_rows == 0 and table.schema.equals(ctbuilder.SCHEMA)
+    assert table.num_rows == 0 and table.schema.equals(narrow_schema(table))
 
 
 def test_buffers_are_made_only_by_the_builder() -> None:
