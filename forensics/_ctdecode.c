@@ -17,8 +17,8 @@
  *                           the dictionary holds the distinct non-null values in order of
  *                           first appearance, as pyarrow.compute.dictionary_encode gives;
  *                           the codes are int8, int16 or int32 as pandas would choose for
- *                           as many categories (below 127, below 32767, else), and 0
- *                           under a null
+ *                           as many categories (below 127, below 32767, else), and -1
+ *                           under a null (pandas' code for a missing value)
  *         other string/JSON column: (validity, int64 offsets, data)   Arrow large_string
  *         bool column:      (validity, value bits)
  *         eventTime:        (None, int64 microseconds since the epoch, UTC)
@@ -1301,7 +1301,7 @@ typedef struct {
     Buf valid;    /* validity bitmap, LSB-first, (rows + 7) / 8 bytes; not for eventTime, actor */
     Buf values;   /* OUT_TIME: int64 us; OUT_BOOL: value bits; OUT_STRING: int64 offsets
                      (rows + 1, the first 0 added lazily); OUT_CATEGORY: codes of `width`
-                     bytes (0 under a null) */
+                     bytes (-1 under a null) */
     unsigned width; /* OUT_CATEGORY: bytes per code, 1, 2 or 4; at least code_width(count) */
     Buf data;     /* OUT_STRING: the bytes */
     Dict dict;    /* OUT_CATEGORY */
@@ -1535,7 +1535,7 @@ static int encode_small(Builder *b, int k, size_t n, int32_t *codes, const uint8
         const uint8_t *s;
         size_t len;
         if (!category_value(b, k, i, &s, &len)) {
-            codes[i] = 0;
+            codes[i] = -1;
             continue;
         }
         ++*nonnull;
@@ -1575,7 +1575,7 @@ static int encode_pipelined(Builder *b, int k, size_t n, int32_t *codes, const u
         if (j >= ENC_AHEAD) { /* resolve row j - ENC_AHEAD (its ring entry is reused below) */
             p = &ring[j & (ENC_AHEAD - 1)];
             if (p->kind == ROW_NULL) {
-                codes[j - ENC_AHEAD] = 0;
+                codes[j - ENC_AHEAD] = -1;
             } else if (p->kind == ROW_SAME) {
                 codes[j - ENC_AHEAD] = (int32_t)d->last;
                 ++*repeats;
@@ -1620,7 +1620,7 @@ static int encode_rows(Builder *b, int k, size_t n) {
     size_t prev_len = 0, nonnull = 0, repeats = 0;
     int rc;
     if (k != ACTOR && memchr(b->ps.cols[k].valid.p, 1, n) == NULL) { /* null throughout (n > 0) */
-        memset(o->values.p + o->values.len, 0, n * o->width);
+        memset(o->values.p + o->values.len, 0xff, n * o->width); /* -1 at any width */
         return OK;
     }
     /* The value of the row before this file's. It points into d->data, which an insertion

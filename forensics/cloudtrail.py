@@ -443,33 +443,55 @@ def canonical(tables: list[pa.Table], threads: int = 1) -> pa.Table:
 def _sorted_dictionary(chunks: list[pa.DictionaryArray], rows: np.ndarray) -> pa.DictionaryArray:
     """The dictionary ``chunks`` as one array taken at ``rows``, with one sorted dictionary.
 
-    The codes are computed in numpy at the index width of :func:`ctbuilder.index_type`,
-    -1 under a null (see :func:`canonical`).
+    The chunks' dictionaries are merged once (a hash pass over their values, not over the
+    rows), and each chunk's codes are mapped to the sorted dictionary in numpy, at the index
+    width of :func:`ctbuilder.index_type`, -1 under a null (see :func:`canonical`).
     """
-    if len(chunks) > 1:  # one dictionary for all, with room for it in the indices
-        wide = pa.dictionary(pa.int32(), chunks[0].type.value_type)
-        column = pa.chunked_array([chunk.cast(wide) for chunk in chunks], wide)
-        array = _one_array(pa.table({"column": column}).unify_dictionaries().column(0))
-    else:
-        array = chunks[0]
-    del chunks
-    dictionary = array.dictionary
-    width = ctbuilder.index_type(len(dictionary)).to_pandas_dtype()
-    codes = _values(array.indices, array.type.index_type.to_pandas_dtype())[rows]
-    missing = _missing(array)[rows] if array.null_count else None
-    if missing is not None:
-        codes[missing] = 0  # Arrow leaves what is under a null undefined: make it a code
-    ranks = pc.array_sort_indices(dictionary, memory_pool=_POOL).to_numpy()
-    if np.array_equal(ranks, np.arange(len(ranks))):  # already sorted: only the rows move
-        codes = codes.astype(width, copy=False)
-    else:
-        position = np.empty(len(ranks), dtype=width)
-        position[ranks] = np.arange(len(ranks), dtype=width)
-        codes = position[codes]
-        dictionary = pc.take(dictionary, ranks, memory_pool=_POOL)
-    if missing is not None:
-        codes[missing] = -1
-    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=missing, memory_pool=_POOL), dictionary)
+    if len(chunks) == 1:
+        values, merged = chunks[0].dictionary, None  # a chunk's dictionary has distinct values
+    else:  # the code in ``values`` of each chunk's dictionary values, one after the other
+        encoded = pc.dictionary_encode(pa.concat_arrays([chunk.dictionary.cast(pa.large_string()) for chunk in chunks]),
+                                       memory_pool=_POOL)  # fmt: skip
+        values, merged = encoded.dictionary.cast(chunks[0].type.value_type), encoded.indices.to_numpy()
+    ranks = pc.array_sort_indices(values, memory_pool=_POOL).to_numpy()
+    width = ctbuilder.index_type(len(ranks)).to_pandas_dtype()
+    if merged is None and np.array_equal(ranks, np.arange(len(ranks))):  # sorted already: only the rows move
+        return _dictionary_array(_null_coded(chunks[0])[rows].astype(width, copy=False), values)
+    sorted_code = np.empty(len(ranks), dtype=width)
+    sorted_code[ranks] = np.arange(len(ranks), dtype=width)
+    if merged is not None:
+        sorted_code = sorted_code[merged]
+    parts, start = [], 0
+    for chunk in chunks:
+        size = len(chunk.dictionary)
+        position = np.empty(size + 1, dtype=width)  # the sorted code of each of the chunk's codes; -1 stays -1
+        position[:size] = sorted_code[start : start + size]
+        position[size] = -1
+        parts.append(position[_null_coded(chunk)])
+        start += size
+    codes = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return _dictionary_array(codes[rows], pc.take(values, ranks, memory_pool=_POOL))
+
+
+def _dictionary_array(codes: np.ndarray, dictionary: pa.Array) -> pa.DictionaryArray:
+    """A dictionary array over ``codes`` (numpy, -1 for a null) without copying them."""
+    missing = codes < 0
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=missing if missing.any() else None, memory_pool=_POOL),
+                                          dictionary)  # fmt: skip
+
+
+def _null_coded(array: pa.DictionaryArray) -> np.ndarray:
+    """The indices of ``array`` as numpy, -1 under every null (pandas' code for a missing value).
+
+    The indices themselves when they are so already (as the C builder and :func:`canonical`
+    make them: a valid index is never negative, so as many -1 as nulls means -1 under every
+    null); else a copy (Arrow leaves what is under a null undefined).
+    """
+    codes = _values(array.indices, array.type.index_type.to_pandas_dtype())
+    if array.null_count and np.count_nonzero(codes == -1) != array.null_count:
+        codes = codes.copy()
+        codes[_missing(array)] = -1
+    return codes
 
 
 def _to_frame(table: pa.Table, paths: list[str]) -> pd.DataFrame:
@@ -516,18 +538,11 @@ def _codes(array: pa.DictionaryArray) -> np.ndarray:
     The indices themselves, without a copy, when they are so already (as :func:`canonical`
     makes them); else a copy made so.
     """
-    codes = _values(array.indices, array.type.index_type.to_pandas_dtype())
+    codes = _null_coded(array)
     width = ctbuilder.index_type(len(array.dictionary)).to_pandas_dtype()
-    missing = _missing(array) if array.null_count else None
-    ready = codes.dtype == width and codes.flags.writeable  # pandas may write into its codes
-    if ready and missing is not None:
-        ready = bool((codes[missing] == -1).all())
-    if ready:
+    if codes.dtype == width and codes.flags.writeable:  # pandas may write into its codes
         return codes
-    codes = codes.astype(width)
-    if missing is not None:
-        codes[missing] = -1
-    return codes
+    return codes.astype(width)
 
 
 def _utc_times(values: np.ndarray) -> pd.arrays.DatetimeArray:

@@ -510,3 +510,77 @@ def test_json_array_that_holds_no_records_fails_the_file(tmp_path):
     row = file_row(result.report, path)
     assert (row["status"], row["reason"]) == ("failed", "a JSON array, but none of its items is a CloudTrail record")
     assert result.events.empty and result.report.records_read == 0
+
+
+# ------------------------------------------------------------------ canonical order
+
+
+def _trail_files(count: int = 6, per_file: int = 60) -> list[bytes]:
+    """Files whose eventName takes 180 distinct values overall (30 per file, every other record none)."""
+    files = []
+    for f in range(count):
+        recs = []
+        for r in range(per_file):
+            rec = record(f"id-{f}-{r}", f"2024-03-{1 + (r * 7 + f) % 28:02d}T00:00:00Z")
+            if r % 2 == 0:
+                rec["eventName"] = f"Name{(f * per_file + r) // 2:03d}"
+            else:
+                rec.pop("eventName", None)
+            recs.append(rec)
+        files.append(json.dumps({"Records": recs}).encode())
+    return files
+
+
+def _prepared(files: list[bytes], split: list[int]) -> list:
+    """Prepared tables of ``files``, split into batches at ``split`` (file numbers kept)."""
+    edges = [0, *split, len(files)]
+    return [t for a, b in zip(edges, edges[1:]) for t in
+            reader.decode_blobs([(n, f"f{n}.json", files[n]) for n in range(a, b)]).tables]  # fmt: skip
+
+
+def test_canonical_is_the_same_however_the_rows_are_split_and_codes_are_pandas_ready():
+    import numpy as np
+    import pyarrow as pa
+
+    from forensics import cloudtrail, ctbuilder
+
+    files = _trail_files()
+    whole = cloudtrail.canonical(_prepared(files, []))
+    pieces = _prepared(files, [1, 2, 4])  # dictionaries of 30, 30, 60, 60 names: int8 indices
+    assert {t["eventName"].type.index_type for t in pieces} == {pa.int8()}
+    pieces.reverse()
+    tables = list(pieces)
+    split = cloudtrail.canonical(tables)
+    assert tables == []  # emptied: canonical holds the only references
+    whole.validate(full=True)
+    assert split.equals(whole)
+    names = whole["eventName"].chunk(0)
+    assert len(names.dictionary) == 180 and names.type.index_type == ctbuilder.index_type(180) == pa.int16()
+    assert names.dictionary.to_pylist() == sorted(names.dictionary.to_pylist())
+    codes = np.frombuffer(names.indices.buffers()[1], dtype=np.int16)
+    assert (codes[np.asarray(names.is_null())] == -1).all() and names.null_count == 180
+    times = whole["eventTime"].to_pylist()
+    assert times == sorted(times)
+    frame = cloudtrail._to_frame(whole, [f"f{n}.json" for n in range(len(files))])
+    assert np.shares_memory(frame["eventName"].array.codes, codes)  # pandas uses the codes as they are
+    assert frame["eventName"].isna().sum() == 180
+
+
+def test_canonical_takes_any_index_width_and_anything_under_a_null():
+    import numpy as np
+    import pyarrow as pa
+
+    from forensics import cloudtrail
+
+    files = _trail_files(count=2)
+    expected = cloudtrail.canonical(_prepared(files, [1]))
+    first, second = _prepared(files, [1])
+    column = first["eventName"].chunk(0)  # as Parquet or Arrow may leave it: int32, 7 under each null
+    indices = np.frombuffer(column.indices.buffers()[1], dtype=np.int8).astype(np.int32)
+    indices[np.asarray(column.is_null())] = 7
+    validity = column.buffers()[0]
+    odd = pa.DictionaryArray.from_buffers(pa.dictionary(pa.int32(), pa.string()), len(column),
+                                          [validity, pa.py_buffer(indices)], column.dictionary)  # fmt: skip
+    first = first.set_column(first.column_names.index("eventName"), "eventName", odd)
+    assert cloudtrail.canonical([second, first]).equals(expected)
+    assert cloudtrail.canonical([]).num_rows == 0

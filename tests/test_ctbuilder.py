@@ -286,7 +286,7 @@ def test_codes_have_the_width_pandas_chooses_for_the_dictionary_widened_across_f
     assert pa.types.is_int32(table["requestParameters"].type.index_type) is False  # all null: int8
     assert_same(table, python_path(files))  # the values, and prepare narrows alike
     codes = np.frombuffer(column.indices.buffers()[1], dtype=width.to_pandas_dtype())  # under nulls too
-    assert len(codes) == len(column) and (codes[1::2] == 0).all()  # 0 under a null, the codes of the names in order
+    assert len(codes) == len(column) and (codes[1::2] == -1).all()  # -1 under a null, the codes of the names in order
     assert (codes[0::2] == range(sum(counts))).all()
 
 
