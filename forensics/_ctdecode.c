@@ -1477,6 +1477,13 @@ static void recode(uint8_t *p, size_t n, unsigned from, unsigned to) {
     }
 }
 
+/* The `rows` codes of column o at `width` bytes each, in place (o->values has room for them). */
+static void set_width(OutCol *o, size_t rows, unsigned width) {
+    recode(o->values.p, rows, o->width, width);
+    o->values.len = rows * width;
+    o->width = width;
+}
+
 /* Store n int32 codes (each fits in width bytes) at dst, width bytes each. */
 static void store_codes(uint8_t *dst, const int32_t *codes, size_t n, unsigned width) {
     size_t i;
@@ -1639,9 +1646,7 @@ static int encode_rows(Builder *b, int k, size_t n) {
         if (rows + n > SIZE_MAX / width) return E_NOMEM;
         rc = buf_reserve(&o->values, (rows + n) * width - o->values.len);
         if (rc) return rc;
-        recode(o->values.p, rows, o->width, width);
-        o->values.len = rows * width;
-        o->width = width;
+        set_width(o, rows, width);
     }
     store_codes(o->values.p + o->values.len, codes, n, o->width);
     return OK;
@@ -1921,11 +1926,8 @@ static PyObject *Builder_finish(PyObject *op, PyObject *unused) {
     if (ensure_first_offsets(self)) return PyErr_NoMemory();
     for (k = 0; k < NOUT; k++) { /* codes wider than their dictionary needs (after a rollback) */
         OutCol *o = &self->out[k];
-        if (o->kind == OUT_CATEGORY && o->width > code_width(o->dict.count)) {
-            recode(o->values.p, self->rows, o->width, code_width(o->dict.count));
-            o->values.len = self->rows * code_width(o->dict.count);
-            o->width = code_width(o->dict.count);
-        }
+        if (o->kind == OUT_CATEGORY && o->width > code_width(o->dict.count))
+            set_width(o, self->rows, code_width(o->dict.count));
     }
     /* First every Python object, while the builder is untouched (a failure leaves it so)... */
     result = PyDict_New();
