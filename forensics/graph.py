@@ -40,7 +40,7 @@ So a chain reads ``AKIA... -credential-> user -session-> session -call-> bucket`
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
@@ -228,20 +228,26 @@ _Part = tuple[np.ndarray, np.ndarray, np.ndarray, str]
 
 
 def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, objects: bool, ips: bool) -> _Links:
-    """Every reason for an edge, one per (event, edge), as parallel arrays."""
-    credential_event = _flags(events["eventName"], CREDENTIAL_EVENTS, "action")
+    """Every reason for an edge, one per (event, edge), as parallel arrays.
+
+    Arrays over events or resource rows are built once and indexed by small tables of
+    category codes (``_flag_table``), so the cost is a few passes over the rows.
+    """
+    names = events["eventName"]
     rows = resources["row"].to_numpy()
+    row_names = names.cat.codes.to_numpy()[rows]  # each resource row's eventName code
     types = resources["type"]
     type_codes = types.cat.codes.to_numpy()
-    wanted = keep[rows]
-    if not objects:
-        wanted &= ~_flag_table(types, [_OBJECT_TYPE])[type_codes]
+    credential_table = _flag_table(names, CREDENTIAL_EVENTS, "action")
+    credential_event = credential_table[names.cat.codes.to_numpy()]
+    kept = keep[rows]
+    wanted = kept & ~_flag_table(types, [_OBJECT_TYPE])[type_codes] if not objects else kept
     # sessions and temporary keys that credential events hand out are chained, not called
-    handing = np.flatnonzero(credential_event[rows])
-    temporary = _flag_table(events["eventName"], CREDENTIAL_EVENTS - _KEPT_AS_TARGET, "action")
+    credential_row = credential_table[row_names]
+    handing = np.flatnonzero(credential_row)
+    temporary = _flag_table(names, CREDENTIAL_EVENTS - _KEPT_AS_TARGET, "action")
     handed_out = _flag_table(types, _SESSION_TYPES)[type_codes[handing]] | (
-        temporary[events["eventName"].cat.codes.to_numpy()[rows[handing]]]
-        & _flag_table(types, [_KEY_TYPE])[type_codes[handing]]
+        temporary[row_names[handing]] & _flag_table(types, [_KEY_TYPE])[type_codes[handing]]
     )
     target = wanted.copy()
     target[handing[handed_out]] = False
@@ -263,21 +269,37 @@ def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, obje
     actor, key, issuer, *ip = (lut[c.cat.codes.to_numpy()] for lut, c in zip(luts[1:], columns))
     ip = ip[0] if ips else np.full(len(events), -1, dtype=np.int32)
 
-    called = np.flatnonzero(target)
-    caller = rows[called]
-    signed = np.flatnonzero(keep & (key >= 0))
-    issued = np.flatnonzero(keep & (issuer >= 0) & (issuer != actor))
+    # Links of events that hand out credentials may repeat one another (see _once); the
+    # rest never do, so they are kept apart and only the former are compared.
+    acting = actor >= 0
+    signing, issuing = acting & (key >= 0), acting & (issuer >= 0) & (issuer != actor)
+    calling = target & acting[rows] & (arn >= 0)
+    plain, handing_kept = keep & ~credential_event, keep & credential_event
+
+    def per_event(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, relation: str) -> _Part:
+        at = np.flatnonzero(mask)
+        return src[at], dst[at], at, relation
+
+    def called(mask: np.ndarray) -> _Part:
+        at = np.flatnonzero(mask)
+        caller = rows[at]
+        return actor[caller], arn[at], caller, "call"
+
     parts = [
-        (actor[caller], arn[called], caller, "call"),
-        (key[signed], actor[signed], signed, "credential"),
-        (issuer[issued], actor[issued], issued, "session"),
-        *_credential_links(events, resources, arn, actor, handing[keep[rows[handing]]]),
-        *_resource_links(events, resources, arn, keep),
+        called(calling & ~credential_row),
+        per_event(plain & signing, key, actor, "credential"),
+        per_event(plain & issuing, issuer, actor, "session"),
+        *(_known(part) for part in _resource_links(resources, arn, row_names, kept, names)),
     ]
     if ips:
-        near = np.flatnonzero(keep & (ip >= 0))
-        parts.append((ip[near], actor[near], near, "ip"))
-    parts = _once([_known(part) for part in parts], credential_event, len(nodes))
+        parts.append(per_event(keep & acting & (ip >= 0), ip, actor, "ip"))
+    repeatable = [
+        called(calling & credential_row),
+        per_event(handing_kept & signing, key, actor, "credential"),
+        per_event(handing_kept & issuing, issuer, actor, "session"),
+        *(_known(part) for part in _credential_links(resources, arn, actor, row_names, handing[kept[handing]], names)),
+    ]
+    parts += _once(repeatable, len(events), len(nodes))
     src, dst, row, rel = (np.concatenate(x) for x in zip(*(
         (s, d, r, np.full(len(r), RELATIONS.index(name), dtype=np.int8)) for s, d, r, name in parts
     )))  # fmt: skip
@@ -292,46 +314,52 @@ def _known(part: _Part) -> _Part:
     return part if known.all() else (src[known], dst[known], row[known], name)
 
 
-def _once(parts: list[_Part], credential_event: np.ndarray, nodes: int) -> list[_Part]:
+def _once(parts: list[_Part], events: int, nodes: int) -> list[_Part]:
     """The parts without the links that repeat an earlier link's (source, target, event).
 
     Only a credential event gives one edge for two reasons (a session re-assuming its own
-    role is its issuer's session twice): only links of those events are compared.
+    role is its issuer's session twice): only the links of those events come here.
     """
-    at = [np.flatnonzero(credential_event[r]) for _, _, r, _ in parts]
-    src, dst, row = (np.concatenate([part[i][mine] for part, mine in zip(parts, at)]) for i in range(3))
-    pair = pd.factorize(src.astype(np.int64) * nodes + dst)[0]
-    repeated = pd.Series(np.ravel_multi_index((pair, row), (len(pair), len(credential_event)))).duplicated().to_numpy()
+    src, dst, row = (np.concatenate([np.empty(0, dtype=np.int64)] + [part[i] for part in parts]) for i in range(3))
+    if not len(row):
+        return parts
+    if events * nodes * nodes < 1 << 62:  # one integer per (event, source, target)
+        link = (row.astype(np.int64) * nodes + src) * nodes + dst
+    else:
+        link = np.ravel_multi_index((pd.factorize(src.astype(np.int64) * nodes + dst)[0], row), (len(row), events))
+    repeated = pd.Series(link).duplicated().to_numpy()
     if not repeated.any():
         return parts
-    bounds = np.cumsum([0] + [len(mine) for mine in at]).tolist()
+    bounds = np.cumsum([0] + [len(part[2]) for part in parts]).tolist()
     out = []
-    for (s, d, r, name), mine, lo, hi in zip(parts, at, bounds[:-1], bounds[1:]):
-        kept = np.ones(len(r), dtype=bool)
-        kept[mine[repeated[lo:hi]]] = False
+    for (s, d, r, name), lo, hi in zip(parts, bounds[:-1], bounds[1:]):
+        kept = ~repeated[lo:hi]
         out.append((s, d, r, name) if kept.all() else (s[kept], d[kept], r[kept], name))
     return out
 
 
 def _credential_links(
-    events: pd.DataFrame, resources: pd.DataFrame, arn: np.ndarray, actor: np.ndarray, take: np.ndarray
+    resources: pd.DataFrame, arn: np.ndarray, actor: np.ndarray, row_names: np.ndarray, take: np.ndarray,
+    names: pd.Series,
 ) -> list[_Part]:
     """Issuer -> session, caller -> session and key -> holder links of credential events.
 
-    ``take`` are the positions in ``resources`` of what the kept credential events name.
-    The issuer of a session is the role the event names, else the caller
-    (``GetFederationToken``); the caller who started it links to it too. The holder of a
-    key is the session the event returns, else the user it names (``CreateAccessKey`` for
-    someone), else, for ``GetSessionToken`` and ``CreateAccessKey``, the caller. A key an
-    ``AssumeRole`` returns without its session (as for AWS services) gets its holder from
-    the calls it signs.
+    ``take`` are the positions in ``resources`` of what the kept credential events name;
+    ``row_names`` the ``eventName`` code of each resources row. The issuer of a session is
+    the role the event names, else the caller (``GetFederationToken``); the caller who
+    started it links to it too. The holder of a key is the session the event returns,
+    else the user it names (``CreateAccessKey`` for someone), else, for
+    ``GetSessionToken`` and ``CreateAccessKey``, the caller. A key an ``AssumeRole``
+    returns without its session (as for AWS services) gets its holder from the calls it
+    signs.
     """
     if not len(take):
         return []
     rows, nodes = resources["row"].to_numpy()[take], arn[take]
+    event, events = pd.factorize(rows)  # each item's event, numbered 0 .. len(events) - 1
     code_of = {str(t): i for i, t in enumerate(resources["type"].cat.categories)}
     types = resources["type"].cat.codes.to_numpy()[take]
-    first = ~pd.Series(np.ravel_multi_index((rows, types + 1), (len(events), len(code_of) + 1))).duplicated().to_numpy()
+    first = ~pd.Series(event.astype(np.int64) * (len(code_of) + 1) + types + 1).duplicated().to_numpy()
 
     def of(*wanted: str) -> np.ndarray:
         """Per item, the first node of the first of ``wanted`` types its event names (-1 if none)."""
@@ -340,8 +368,8 @@ def _credential_links(
         for t in wanted:
             mine = first & (types == code_of.get(t, -2))
             named = np.full(len(events), -2, dtype=np.int32)  # -2: the event names no resource of type t
-            named[rows[mine]] = nodes[mine]
-            found = named[rows]
+            named[event[mine]] = nodes[mine]
+            found = named[event]
             hit = missing & (found != -2)
             out[hit], missing[hit] = found[hit], False
         return out
@@ -349,7 +377,7 @@ def _credential_links(
     issuer = of("AWS::IAM::Role")
     issuer = np.where(issuer >= 0, issuer, actor[rows])
     holder = of(*_SESSION_TYPES, "AWS::IAM::User")
-    self_held = _flags(events["eventName"], ("GetSessionToken", "CreateAccessKey"), "action")[rows]
+    self_held = _flag_table(names, ("GetSessionToken", "CreateAccessKey"), "action")[row_names[take]]
     holder = np.where((holder < 0) & self_held, actor[rows], holder)
     session = np.flatnonzero(np.isin(types, [code_of.get(t, -2) for t in _SESSION_TYPES]))
     keys = np.flatnonzero(types == code_of.get(_KEY_TYPE, -2))
@@ -362,29 +390,39 @@ def _credential_links(
 
 
 def _resource_links(
-    events: pd.DataFrame, resources: pd.DataFrame, arn: np.ndarray, keep: np.ndarray
+    resources: pd.DataFrame, arn: np.ndarray, row_names: np.ndarray, kept: np.ndarray, names: pd.Series
 ) -> list[_Part]:
-    """Links of :data:`RESOURCE_LINKS` between resources named by the same event."""
-    names = events["eventName"]
-    linking = _flags(names, {link.event for link in RESOURCE_LINKS}, "action")
-    take = np.flatnonzero((keep & linking)[resources["row"].to_numpy()])
-    if not len(take):
+    """Links of :data:`RESOURCE_LINKS` between resources named by the same event.
+
+    ``row_names`` is the ``eventName`` code of each resources row, ``kept`` whether its
+    event was selected.
+    """
+    actions = [base_action(str(c)) for c in names.cat.categories]
+    if not {link.event for link in RESOURCE_LINKS} & set(actions):
         return []
-    rows = resources["row"].to_numpy()[take]
-    actions = np.array([base_action(str(c)) for c in names.cat.categories] + [""], dtype=object)
-    types = np.append(resources["type"].cat.categories.astype(str).to_numpy(dtype=object), "")
-    sub = pd.DataFrame({
-        "row": rows, "node": arn[take], "type": types[resources["type"].cat.codes.to_numpy()[take]],
-        "event": actions[names.cat.codes.to_numpy()[rows]],
-    })  # fmt: skip
+    take = np.flatnonzero(kept & _flag_table(names, [link.event for link in RESOURCE_LINKS], "action")[row_names])
+    code_of = {str(t): i for i, t in enumerate(resources["type"].cat.categories)}
+    rows, types, row_names = resources["row"].to_numpy()[take], resources["type"].cat.codes.to_numpy()[take], row_names[take]
     out = []
     for link in RESOURCE_LINKS:
-        mine = sub[sub["event"] == link.event]
-        sources, targets = mine[mine["type"] == link.source], mine[mine["type"] == link.target]
+        mine = _flag_table(names, [link.event], "action")[row_names]
+        sources = np.flatnonzero(mine & (types == code_of.get(link.source, -2)))
+        targets = np.flatnonzero(mine & (types == code_of.get(link.target, -2)))
         if len(sources) and len(targets):
-            pairs = sources.merge(targets, on="row")
-            out.append((pairs["node_x"].to_numpy(), pairs["node_y"].to_numpy(), pairs["row"].to_numpy(), link.relation))
+            i, j = _same_values(rows[sources], rows[targets])
+            out.append((arn[take[sources[i]]], arn[take[targets[j]]], rows[sources[i]], link.relation))
     return out
+
+
+def _same_values(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of positions ``(i, j)`` with ``left[i] == right[j]``, in the order of ``i`` then ``j``."""
+    order = np.argsort(right, kind="stable")
+    ordered = right[order]
+    lo, hi = np.searchsorted(ordered, left, "left"), np.searchsorted(ordered, left, "right")
+    many = hi - lo
+    i = np.repeat(np.arange(len(left)), many)
+    start = np.cumsum(many) - many  # where each i's pairs begin in the output
+    return i, order[np.repeat(lo - start, many) + np.arange(len(i))]
 
 
 # ---------------------------------------------------------------------------------- graph
@@ -500,8 +538,9 @@ def _describe_nodes(
     kind[ip], name[ip] = "ip", ids[ip]
 
     arn, rows = _representatives(links.codes["arn"], np.ones(len(resources), dtype=bool), used)
-    types = _values_at(resources["type"], rows)
-    kind[arn] = [_KIND_OF_TYPE.get(t, t) for t in types]
+    type_codes = resources["type"].cat.codes.to_numpy()[rows]
+    types = _value_table(resources["type"])[type_codes]
+    kind[arn] = _value_table(resources["type"], lambda t: _KIND_OF_TYPE.get(t, t))[type_codes]
     rtype[arn], name[arn] = types, _values_at(resources["name"], rows)
     account[arn] = _values_at(resources["account"], rows)
     region[arn] = np.where(types == SERVICE, None, _values_at(resources["region"], rows))
@@ -533,12 +572,16 @@ def _describe_nodes(
 
 def _values_at(column: pd.Series, rows: np.ndarray) -> np.ndarray:
     """The values of a category column at ``rows``, as an object array (``None`` where missing or blank)."""
-    codes = column.cat.codes.to_numpy()[rows]
-    out = np.full(len(rows), None, dtype=object)
-    known = np.flatnonzero(codes >= 0)
-    out[known] = column.cat.categories.take(codes[known]).to_numpy(dtype=object)
-    out[out == ""] = None
-    return out
+    return _value_table(column)[column.cat.codes.to_numpy()[rows]]
+
+
+def _value_table(column: pd.Series, spell: Callable[[str], object] | None = None) -> np.ndarray:
+    """Per category of ``column`` its value (or ``spell(value)``), blanks ``None``, then ``None`` for code -1 (missing)."""
+    values = column.cat.categories.to_numpy(dtype=object)
+    table = np.empty(len(values) + 1, dtype=object)
+    table[:-1] = values if spell is None else [spell(v) for v in values.tolist()]
+    table[:-1][values == ""] = None
+    return table
 
 
 def _representatives(codes: np.ndarray, keep: np.ndarray, used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
