@@ -344,11 +344,27 @@ def partition_of(region: str | None) -> str:
 
 
 def type_of_arn(arn: str) -> str | None:
-    """The type of :data:`RESOURCE_TYPES` whose ARN form ``arn`` has, if any."""
-    for rtype, spec in RESOURCE_TYPES.items():
-        if spec.arn != "{name}" and spec.pattern.match(arn):
+    """The type of :data:`RESOURCE_TYPES` whose ARN form ``arn`` has, if any (the first, in table order)."""
+    parts = arn.split(":", 3)
+    for rtype, spec in _TYPES_OF_SERVICE.get(parts[2] if len(parts) > 3 else "", ()):
+        if spec.pattern.match(arn):
             return rtype
     return None
+
+
+def _by_service() -> dict[str, list[tuple[str, ResourceType]]]:
+    """The ARN-formed types of :data:`RESOURCE_TYPES` by the service their ARNs name (``s3``, ``iam`` ...), in table order.
+
+    A pattern only matches ARNs of its own service, so :func:`type_of_arn` tries those alone.
+    """
+    by_service: dict[str, list[tuple[str, ResourceType]]] = {}
+    for rtype, spec in RESOURCE_TYPES.items():
+        if spec.arn != "{name}":
+            by_service.setdefault(spec.arn.split(":", 3)[2], []).append((rtype, spec))
+    return by_service
+
+
+_TYPES_OF_SERVICE = _by_service()
 
 
 def name_from_arn(arn: str, resource_type: str | None = None) -> str:
