@@ -49,7 +49,7 @@ import pandas as pd
 
 from forensics import schema
 from forensics.errors import ParameterError, SchemaError
-from forensics.graphbuild import aggregate, attribute_dicts, edge_dicts, fill
+from forensics.graphbuild import add_edges, add_nodes, aggregate, attribute_dicts
 from forensics.resource_rules import arn_fields, name_from_arn
 from forensics.resources import SERVICE, base_action, extract_resources, paused_gc
 from forensics.window import TimeLike, parse_bounds
@@ -496,10 +496,8 @@ def activity_graph(
         used = np.zeros(len(links.nodes), dtype=bool)
         used[edges.src] = used[edges.dst] = True
         labels = links.nodes.to_numpy(dtype=object)
-        fill(
-            graph, labels[used].tolist(), _describe_nodes(events, resources, links, keep, used),
-            labels[edges.src].tolist(), labels[edges.dst].tolist(), edge_dicts(edges, RELATIONS),
-        )  # fmt: skip
+        add_nodes(graph, labels[used].tolist(), _describe_nodes(events, resources, links, keep, used))
+        add_edges(graph, labels.tolist(), edges, RELATIONS)
     return graph
 
 

@@ -3,16 +3,19 @@
 :func:`forensics.graph.activity_graph` decides what links what (one link per event and
 edge, as node codes); this module turns those links into the ``networkx.DiGraph``:
 
-* :func:`aggregate` sums the links up per edge with numpy: one hash pass finds the edges,
-  then counts, first and last times, errors, the strongest relation and the distinct
-  event names are reductions over integer arrays;
-* :func:`edge_dicts` makes each edge's attribute dict (aware UTC datetimes through
-  :func:`utc_datetimes`, equal name sets shared as one tuple);
+* :func:`aggregate` sums the links up per edge: one hash pass finds the edges, then
+  counts, first and last times, errors, the strongest relation and the distinct event
+  names (equal name sets numbered once);
 * :func:`attribute_dicts` makes the nodes' dicts, leaving out what is not known;
-* :func:`fill` puts nodes and edges into an empty graph in one pass.
+* :func:`add_nodes` and :func:`add_edges` put nodes, then edges with their attribute dicts
+  (aware UTC datetimes, equal name sets shared as one tuple), into an empty graph.
 
-What remains is Python objects: two datetimes and one dict per edge, two dict entries to
-insert it. ``bench/bench_graph.py`` measures that floor (``python_floor_seconds``).
+Each step has two implementations that give identical results: the C extension
+``forensics/_edges.c`` (one pass over the links; dicts made without the interpreter
+loop), and numpy plus Python (reductions over integer arrays; :func:`edge_dicts` and
+:func:`fill`), used where the extension was not built or ``FORENSICS_GRAPHBUILD=python``.
+``tests/test_graphbuild.py`` holds the two to each other; ``bench/bench_graph.py``
+measures both and what the Python objects alone cost (``python_floor_seconds``).
 """
 
 from __future__ import annotations
@@ -22,9 +25,18 @@ import gc
 import itertools
 from dataclasses import dataclass
 
+import os
+
 import networkx as nx
 import numpy as np
 import pandas as pd
+
+try:
+    from forensics import _edges
+except ImportError:  # installed without a C compiler: numpy and Python do every step
+    _edges = None
+if os.environ.get("FORENSICS_GRAPHBUILD", "").lower() == "python":
+    _edges = None
 
 _MIN, _MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 _UTC = dt.UTC
@@ -39,7 +51,8 @@ class Edges:
 
     ``first``/``last`` are microseconds since the epoch (``_MAX``/``_MIN`` when no event
     behind the edge has a time); ``relation`` is the strongest relation code of its links;
-    ``actions`` the sorted distinct event names, edges with equal names sharing one tuple.
+    ``sets`` the distinct sets of event names (sorted tuples, in the order of the first
+    edge having each), ``set_of`` each edge's set.
     """
 
     src: np.ndarray
@@ -49,7 +62,13 @@ class Edges:
     last: np.ndarray
     errors: np.ndarray
     relation: np.ndarray
-    actions: list[tuple[str, ...]]
+    set_of: np.ndarray
+    sets: list[tuple[str, ...]]
+
+    @property
+    def actions(self) -> list[tuple[str, ...]]:
+        """Each edge's sorted distinct event names; edges with equal names share one tuple."""
+        return np.fromiter(self.sets, dtype=object, count=len(self.sets))[self.set_of].tolist()
 
 
 def aggregate(
@@ -76,6 +95,19 @@ def aggregate(
         Per event: ``eventTime`` as microseconds since the epoch (NaT the int64 minimum),
         whether it failed, ``eventName`` (a category column).
     """
+    ranks, spelled = _ranks(names)
+    if _edges is not None:
+        out = _edges.aggregate(
+            nodes, len(spelled), *(np.ascontiguousarray(a, dtype=t) for a, t in (
+                (src, np.int32), (dst, np.int32), (row, np.int64), (rel, np.int8), (times, np.int64),
+                (failed, np.bool_), (ranks, np.int32))),
+        )  # fmt: skip
+        src, dst, count, first, last, errors = (np.frombuffer(b, dtype=t) for b, t in zip(out, "i4 i4 i8 i8 i8 i8".split()))
+        relation, set_of, bounds, members = (np.frombuffer(b, dtype=t) for b, t in zip(out[6:], "i1 i4 i4 i4".split()))
+        names = np.asarray(spelled, dtype=object)[members].tolist()
+        sets = [tuple(names[lo:hi]) for lo, hi in itertools.pairwise(bounds.tolist())]
+        gc.collect(0)  # untracks the tuples of strings (see _action_sets)
+        return Edges(src, dst, count, first, last, errors, relation, set_of, sets)
     group, pairs = pd.factorize(src.astype(np.int64) * nodes + dst)
     size = len(pairs)
     first = np.full(size, _MAX)
@@ -84,11 +116,11 @@ def aggregate(
     np.maximum.at(last, group, times[row])
     relation = np.zeros(size, dtype=np.int8)
     np.maximum.at(relation, group, rel)
-    ranks, spelled = _ranks(names)
+    set_of, sets = _action_sets(group, ranks[row], spelled, size)
     return Edges(
-        src=pairs // nodes, dst=pairs % nodes, count=np.bincount(group, minlength=size), first=first, last=last,
-        errors=np.bincount(group[failed[row]], minlength=size), relation=relation,
-        actions=_action_sets(group, ranks[row], spelled, size),
+        src=(pairs // nodes).astype(np.int32), dst=(pairs % nodes).astype(np.int32),
+        count=np.bincount(group, minlength=size), first=first, last=last,
+        errors=np.bincount(group[failed[row]], minlength=size), relation=relation, set_of=set_of, sets=sets,
     )  # fmt: skip
 
 
@@ -96,24 +128,26 @@ def _ranks(names: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Per event, the rank of its name in sorted order (missing: one past the last), and the sorted names."""
     categories = names.cat.categories.astype(str).to_numpy(dtype=object)
     order = np.argsort(categories, kind="stable")
-    rank = np.empty(len(categories) + 1, dtype=np.int64)
+    rank = np.empty(len(categories) + 1, dtype=np.int32)
     rank[order] = np.arange(len(categories))
     rank[-1] = len(categories)  # code -1 (missing)
     return rank[names.cat.codes.to_numpy()], categories[order].tolist()
 
 
-def _action_sets(group: np.ndarray, rank: np.ndarray, spelled: list[str], size: int) -> list[tuple[str, ...]]:
-    """The sorted distinct names (``spelled[rank]``) of each edge's links; edges with equal sets share one tuple.
+def _action_sets(group: np.ndarray, rank: np.ndarray, spelled: list[str], size: int) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Each edge's set of distinct names (``spelled[rank]``), numbered by first edge, and the sets as sorted tuples.
 
     Each edge's names become a bit set (bit ``i`` for ``spelled[i]``, 64 to a word), so
     equal sets are found by hashing integers, and each distinct set is spelled once.
     """
-    words = len(spelled) // 64 + 1  # bit len(spelled), a missing name, is never spelled
+    named = rank < len(spelled)  # rank len(spelled) is a missing name: in no set
+    group, rank = group[named], rank[named]
+    words = len(spelled) // 64 + 1
     bits = np.empty((size, words), dtype="<u8")
     for word in range(words):
         mine = slice(None) if words == 1 else rank >> 6 == word
         hit = np.zeros(size * 64, dtype=bool)
-        hit[group[mine] * 64 + (rank[mine] & 63)] = True
+        hit[group[mine] * 64 + (rank[mine].astype(np.int64) & 63)] = True
         bits[:, word] = np.packbits(hit.reshape(size, 64), axis=1, bitorder="little").view("<u8")[:, 0]
     which = np.zeros(size, dtype=np.int64)  # the distinct set of each edge, numbered by first edge
     for column in bits.T:
@@ -128,7 +162,7 @@ def _action_sets(group: np.ndarray, rank: np.ndarray, spelled: list[str], size: 
     # A young collection untracks tuples of strings, and a dict holding only untracked
     # values is never tracked: the collector then never walks the edge dicts (60 ms).
     gc.collect(0)
-    return sets[which].tolist()
+    return which.astype(np.int32), sets.tolist()
 
 
 def edge_dicts(edges: Edges, relations: tuple[str, ...]) -> list[dict[str, object]]:
@@ -178,6 +212,8 @@ def utc_datetimes(micros: np.ndarray, unknown: np.ndarray) -> list[dt.datetime |
 
 def attribute_dicts(keys: tuple[str, ...], columns: list[np.ndarray]) -> list[dict[str, str]]:
     """One dict per row of ``columns`` (object arrays, one per key), leaving out ``None`` values."""
+    if _edges is not None:
+        return _edges.attribute_dicts(tuple(keys), [column.tolist() for column in columns])
     pattern = np.zeros(len(columns[0]), dtype=np.int64)  # which keys each row has, as bits
     for i, column in enumerate(columns):
         pattern |= (column != None).astype(np.int64) << i  # noqa: E711 (elementwise)
@@ -185,9 +221,46 @@ def attribute_dicts(keys: tuple[str, ...], columns: list[np.ndarray]) -> list[di
     for p in np.unique(pattern).tolist():
         rows = np.flatnonzero(pattern == p)
         mine = [i for i in range(len(keys)) if p >> i & 1]
-        values = zip(*(columns[i][rows].tolist() for i in mine))
+        values = zip(*(columns[i][rows].tolist() for i in mine)) if mine else itertools.repeat((), len(rows))
         out[rows] = list(map(dict, map(zip, itertools.repeat([keys[i] for i in mine]), values)))
     return out.tolist()
+
+
+def add_nodes(graph: nx.DiGraph, nodes: list[str], node_data: list[dict[str, str]]) -> None:
+    """Put ``nodes`` with their attribute dicts into an empty graph: what ``add_nodes_from`` makes.
+
+    The one place, with :func:`add_edges`, that writes networkx's own dict-of-dicts
+    (``_node``, ``_succ`` which is ``_adj``, and ``_pred``; "Subclasses (Advanced)" in the
+    networkx ``Graph`` docs) instead of calling its methods, which check every node and
+    edge and copy every attribute dict, three times the work. The caller guarantees what
+    they would check: ``nodes`` unique, every attribute dict its own.
+    """
+    if len(graph):
+        raise ValueError("add_nodes() fills an empty graph only")
+    graph._node.update(zip(nodes, node_data))
+    graph._succ.update({node: {} for node in nodes})
+    graph._pred.update({node: {} for node in nodes})
+
+
+def add_edges(graph: nx.DiGraph, labels: list[str], edges: Edges, relations: tuple[str, ...]) -> None:
+    """Put the aggregated ``edges`` into a graph holding their nodes (:func:`add_nodes`), with their attribute dicts.
+
+    ``labels`` is the node of each node code; ``relations`` the name of each relation
+    code. The (source, target) pairs of ``edges`` are unique and the graph has no edges
+    yet; each edge gets a dict of its own (see :func:`edge_dicts`).
+    """
+    known = np.concatenate([edges.first[edges.first != _MAX], edges.last[edges.last != _MIN]])
+    if _edges is not None and (not len(known) or _EARLIEST <= known.min() and known.max() <= _LATEST):
+        _edges.insert_edges(
+            graph._succ, graph._pred, labels, edges.src, edges.dst, edges.count, edges.first, edges.last,
+            edges.errors, edges.relation, tuple(relations), edges.set_of, edges.sets, _UTC,
+        )  # fmt: skip
+        return
+    succ, pred = graph._succ, graph._pred  # years out of datetime's range: utc_datetimes says which
+    sources, targets = (np.asarray(labels, dtype=object)[codes].tolist() for codes in (edges.src, edges.dst))
+    for u, v, data in zip(sources, targets, edge_dicts(edges, relations)):
+        succ[u][v] = data
+        pred[v][u] = data
 
 
 def fill(
@@ -200,20 +273,12 @@ def fill(
 ) -> None:
     """Put nodes, then edges, into an empty graph: what ``add_nodes_from`` + ``add_edges_from`` make.
 
-    The one place that writes networkx's own dict-of-dicts (``_node``, ``_succ`` which is
-    ``_adj``, and ``_pred``; "Subclasses (Advanced)" in the networkx ``Graph`` docs)
-    instead of calling those methods, which check both ends of every edge and copy every
-    attribute dict, three times the work. The caller guarantees what they
-    would check: ``nodes`` unique, the (source, target) pairs unique and between those
-    nodes, every attribute dict its own. ``tests/test_graphbuild.py`` checks the result
-    equals the public construction.
+    The Python way of :func:`add_nodes` and :func:`add_edges`, from lists of labels and
+    attribute dicts. The caller guarantees the (source, target) pairs unique and between
+    ``nodes``. ``tests/test_graphbuild.py`` checks the result equals the public construction.
     """
-    if len(graph):
-        raise ValueError("fill() fills an empty graph only")
-    graph._node.update(zip(nodes, node_data))
+    add_nodes(graph, nodes, node_data)
     succ, pred = graph._succ, graph._pred
-    succ.update({node: {} for node in nodes})
-    pred.update({node: {} for node in nodes})
     for u, v, data in zip(sources, targets, edge_data):
         succ[u][v] = data
         pred[v][u] = data

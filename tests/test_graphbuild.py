@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
 
-from forensics.graphbuild import aggregate, edge_dicts, fill, utc_datetimes
+from forensics import graphbuild
+from forensics.graphbuild import add_edges, add_nodes, aggregate, attribute_dicts, edge_dicts, fill, utc_datetimes
 
 
 def test_filling_equals_add_nodes_from_and_add_edges_from():
@@ -46,7 +53,7 @@ def test_filling_refuses_a_graph_with_nodes():
         fill(nx.DiGraph([("a", "b")]), [], [], [], [], [])
 
 
-def test_links_sum_up_per_edge_as_counted_one_by_one():
+def test_links_sum_up_per_edge_as_counted_one_by_one(way):
     """Random links over 130 event names (three words of name bits), some times and names missing."""
     rng = np.random.default_rng(11)
     names = pd.Series(pd.Categorical.from_codes(rng.integers(-1, 130, 400), [f"Name{i:03d}" for i in range(130)][::-1]))
@@ -68,3 +75,159 @@ def test_links_sum_up_per_edge_as_counted_one_by_one():
     by_names = {}
     for got in data.values():  # equal name sets are one tuple
         assert by_names.setdefault(got["actions"], got["actions"]) is got["actions"]
+
+
+# ------------------------------------------------------- the C extension and the Python way
+
+RELATIONS = ("ip", "call", "runs-as", "session", "credential")
+needs_c = pytest.mark.skipif(graphbuild._edges is None, reason="forensics._edges was not built")
+
+
+@pytest.fixture(params=["c", "python"])
+def way(request, monkeypatch):
+    """Each test once through the C extension, once through numpy and Python."""
+    if request.param == "c" and graphbuild._edges is None:
+        pytest.skip("forensics._edges was not built")
+    if request.param == "python":
+        monkeypatch.setattr(graphbuild, "_edges", None)
+    return request.param
+
+
+def random_links(seed: int, nodes: int, names: int, links: int, events: int = 500):
+    """Random links between ``nodes`` nodes over events with ``names`` event names (some missing, some without time)."""
+    rng = np.random.default_rng(seed)
+    spelled = [f"Name{i:04d}" for i in range(names)][::-1]
+    codes = rng.integers(-1, names, events) if names else np.full(events, -1)
+    series = pd.Series(pd.Categorical.from_codes(codes, spelled))
+    times = np.where(rng.random(events) < 0.05, np.iinfo(np.int64).min, rng.integers(-(10**15), 10**16, events))
+    failed = rng.random(events) < 0.2
+    hot = rng.integers(0, nodes, 40)  # links crowd on a few nodes, so edges repeat
+    src, dst = (np.where(rng.random(links) < 0.7, rng.choice(hot, links), rng.integers(0, nodes, links)) for _ in "ab")
+    row, rel = rng.integers(0, events, links), rng.integers(0, 5, links).astype(np.int8)
+    return dict(nodes=nodes, src=src.astype(np.int32), dst=dst.astype(np.int32), row=row, rel=rel,
+                times=times, failed=failed, names=series)  # fmt: skip
+
+
+def summed(case: dict, monkeypatch, c: bool) -> graphbuild.Edges:
+    with monkeypatch.context() as patch:
+        if not c:
+            patch.setattr(graphbuild, "_edges", None)
+        return aggregate(case["nodes"], case["src"], case["dst"], case["row"], case["rel"],
+                         times=case["times"], failed=case["failed"], names=case["names"])  # fmt: skip
+
+
+@needs_c
+@pytest.mark.parametrize(
+    ("nodes", "names", "links"),
+    [(9, 130, 3000), (70_000, 5, 20_000), (300, 400, 50_000), (3, 0, 100), (1, 1, 1), (5, 3, 0), (2**17, 64, 4000)],
+)
+def test_c_sums_links_exactly_as_numpy(monkeypatch, nodes, names, links):
+    case = random_links(nodes + names + links, nodes, names, links)
+    c, py = summed(case, monkeypatch, True), summed(case, monkeypatch, False)
+    for field in ("src", "dst", "count", "first", "last", "errors", "relation", "set_of"):
+        assert getattr(c, field).tolist() == getattr(py, field).tolist(), field
+    assert c.sets == py.sets and c.actions == py.actions
+    assert len({id(s) for s in c.actions}) == len(c.sets)  # edges with equal names share one tuple
+
+
+@needs_c
+def test_c_fills_the_graph_exactly_as_python(monkeypatch):
+    case = random_links(5, 400, 90, 30_000)
+    graphs = []
+    for c in (True, False):
+        edges = summed(case, monkeypatch, c)
+        labels = [f"node-{i}" for i in range(case["nodes"])]
+        used = sorted(set(edges.src.tolist()) | set(edges.dst.tolist()))
+        with monkeypatch.context() as patch:
+            if not c:
+                patch.setattr(graphbuild, "_edges", None)
+            graph = nx.DiGraph()
+            add_nodes(graph, [labels[i] for i in used], [{"kind": "k"} for _ in used])
+            add_edges(graph, labels, edges, RELATIONS)
+        graphs.append(graph)
+    made, plain = graphs
+    assert nx.utils.graphs_equal(made, plain) and list(made.edges) == list(plain.edges)
+    assert all(list(made.pred[n]) == list(plain.pred[n]) for n in made)
+    for (_, _, got), (_, _, want) in zip(made.edges(data=True), plain.edges(data=True)):
+        assert list(got) == list(want) == ["count", "first_seen", "last_seen", "actions", "errors", "relation"]
+        assert all(type(got[k]) is type(want[k]) for k in got)
+        assert got["first_seen"] is None or got["first_seen"].tzinfo is dt.UTC
+    u, v = next(iter(made.edges))
+    assert made.succ[u][v] is made.pred[v][u]  # one dict per edge, in both directions
+    assert len({id(d) for _, _, d in made.edges(data=True)}) == made.number_of_edges()
+
+
+def test_years_out_of_range_are_refused_the_way_datetime_says(way):
+    edges = graphbuild.Edges(*(np.array(v) for v in ([0], [1], [1], [300_000_000_000_000_000], [300_000_000_000_000_000],
+                                                     [0], np.array([1], dtype=np.int8), np.array([0], dtype=np.int32))),
+                             sets=[("A",)])  # fmt: skip
+    graph = nx.DiGraph()
+    add_nodes(graph, ["a", "b"], [{}, {}])
+    with pytest.raises(ValueError, match="year 11476 is out of range"):
+        add_edges(graph, ["a", "b"], edges, RELATIONS)
+
+
+def test_node_dicts_leave_out_what_is_not_known(way):
+    columns = [np.array(c, dtype=object) for c in (["k", None, None], ["t", "u", None], [None, "n", None])]
+    assert attribute_dicts(("kind", "type", "name"), columns) == [{"kind": "k", "type": "t"}, {"type": "u", "name": "n"}, {}]
+
+
+@needs_c
+def test_c_refuses_codes_out_of_range_and_bad_buffers():
+    c = graphbuild._edges
+    one64, one32 = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int32)
+    good = [np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.int32), one64, np.zeros(1, dtype=np.int8), one64,
+            np.zeros(1, dtype=bool), one32]  # fmt: skip
+    assert c.aggregate(1, 1, *good)[2] == np.int64(1).tobytes()
+    for at, bad in [(0, np.array([1], dtype=np.int32)), (1, np.array([-1], dtype=np.int32)), (2, np.array([1])),
+                    (6, np.array([2], dtype=np.int32))]:  # fmt: skip
+        with pytest.raises(ValueError, match="out of range"):
+            c.aggregate(1, 1, *good[:at], bad, *good[at + 1 :])
+    with pytest.raises(TypeError, match="items of 4 bytes"):
+        c.aggregate(1, 1, np.zeros(1), *good[1:])
+    with pytest.raises(ValueError, match="expected 1 items"):
+        c.aggregate(1, 1, good[0], np.zeros(2, dtype=np.int32), *good[2:])
+    with pytest.raises(ValueError, match="contiguous|C-contiguous"):
+        c.aggregate(1, 1, np.zeros(4, dtype=np.int32)[::2], *good[1:])
+    graph = nx.DiGraph()
+    add_nodes(graph, ["a"], [{}])
+    edge = [one32, one32, one64, one64, one64, one64, np.zeros(1, dtype=np.int8)]
+    with pytest.raises(ValueError, match="out of range"):
+        c.insert_edges(graph._succ, graph._pred, ["a"], *edge, RELATIONS, np.array([3], dtype=np.int32), [()], dt.UTC)
+    with pytest.raises(KeyError, match="no adjacency dict"):
+        c.insert_edges(graph._succ, graph._pred, ["z"], *edge, RELATIONS, one32, [()], dt.UTC)
+    assert graph.number_of_edges() == 0
+
+
+@needs_c
+def test_c_keeps_reference_counts(monkeypatch):
+    case = random_links(8, 60, 20, 5000)
+    edges = summed(case, monkeypatch, True)
+    labels = [f"n{i}" for i in range(60)]
+    relations = tuple("".join(["rel-", name]) for name in RELATIONS)  # objects of this test's own
+    watched = [*labels, *(s for s in edges.sets if s), *relations]  # not the shared empty tuple
+    before = [sys.getrefcount(x) for x in watched]
+    for _ in range(3):
+        graph = nx.DiGraph()
+        add_nodes(graph, labels, [{} for _ in labels])
+        add_edges(graph, labels, edges, relations)
+        assert sum(d["count"] for _, _, d in graph.edges(data=True)) == len(case["src"])
+        del graph
+        gc.collect()  # a graph's cached views refer back to it
+    assert [sys.getrefcount(x) for x in watched] == before
+
+
+@pytest.mark.slow
+@needs_c
+@pytest.mark.skipif(bool(os.environ.get("FORENSICS_CTDECODE_BUILD")), reason="already running under the sanitizer build")
+def test_under_address_sanitizer() -> None:
+    """This file and test_graph.py again, against an ASan + UBSan build of forensics/_edges.c (bench/edges_asan.sh)."""
+    if shutil.which("gcc") is None:
+        pytest.skip("no gcc here")
+    libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+    if not os.path.isabs(libasan):  # gcc prints the bare name when it has no such library
+        pytest.skip("gcc has no AddressSanitizer runtime here")
+    script = Path(__file__).parent.parent / "bench" / "edges_asan.sh"
+    done = subprocess.run(["bash", str(script), "-x"], env={**os.environ, "PY": sys.executable}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout
