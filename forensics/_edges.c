@@ -47,9 +47,11 @@ static inline uint64_t mix(uint64_t x) { /* splitmix64's finaliser */
     return x ^ (x >> 31);
 }
 
-/* An open-addressing table of edge numbers (-1: empty) with their keys beside them. */
+/* An open-addressing table of edge numbers (-1: empty), each with the top bits of its key's
+ * hash: 8 bytes a slot keep the table small, and a slot whose tag matches is confirmed by the
+ * edge's own key, in the record the link updates anyway. */
 typedef struct {
-    int64_t key;
+    uint32_t tag;
     int32_t edge;
 } Slot;
 
@@ -70,9 +72,9 @@ static int table_double(Table *t, const Edges *e) {
     Table bigger;
     if (table_init(&bigger, (t->mask + 1) * 2) < 0) return -1;
     for (Py_ssize_t k = 0; k < e->size; k++) {
-        uint64_t h = mix((uint64_t)e->at[k].key) & bigger.mask;
+        uint64_t hash = mix((uint64_t)e->at[k].key), h = hash & bigger.mask;
         while (bigger.slot[h].edge >= 0) h = (h + 1) & bigger.mask;
-        bigger.slot[h].key = e->at[k].key;
+        bigger.slot[h].tag = (uint32_t)(hash >> 32);
         bigger.slot[h].edge = (int32_t)k;
     }
     free(t->slot);
@@ -257,9 +259,10 @@ static PyObject *aggregate(PyObject *self, PyObject *args) {
         if (i + AHEAD < links)
             PREFETCH(&t.slot[mix((uint64_t)((int64_t)s[i + AHEAD] * nodes + d[i + AHEAD])) & t.mask]);
         int64_t key = (int64_t)s[i] * nodes + d[i];
-        uint64_t h = mix((uint64_t)key) & t.mask;
-        while (t.slot[h].edge >= 0 && t.slot[h].key != key) h = (h + 1) & t.mask;
-        int32_t at = t.slot[h].edge;
+        uint64_t hash = mix((uint64_t)key), h = hash & t.mask;
+        uint32_t tag = (uint32_t)(hash >> 32);
+        int32_t at;
+        while ((at = t.slot[h].edge) >= 0 && (t.slot[h].tag != tag || e.at[at].key != key)) h = (h + 1) & t.mask;
         if (at < 0) {
             if (e.size == e.cap) {
                 Py_ssize_t cap = e.cap ? e.cap * 2 : 1024;
@@ -269,7 +272,7 @@ static PyObject *aggregate(PyObject *self, PyObject *args) {
                 e.cap = cap;
             }
             at = (int32_t)e.size++;
-            t.slot[h].key = key;
+            t.slot[h].tag = tag;
             t.slot[h].edge = at;
             Edge fresh = {key, 0, INT64_MAX, INT64_MIN, 0, 0}; /* relation 0: as numpy's maximum.at over zeros */
             e.at[at] = fresh;

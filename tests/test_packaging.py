@@ -55,11 +55,12 @@ def test_no_undefined_or_unused_names():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_the_c_decoder_is_built_where_a_compiler_is():
+def test_the_c_extensions_are_built_where_a_compiler_is():
     """The extension is optional; with a C compiler and Python's headers, the install must have built it."""
     compiler = (sysconfig.get_config_var("CC") or "").split()
     if not compiler or not shutil.which(compiler[0]) or not Path(sysconfig.get_paths()["include"], "Python.h").exists():
         pytest.skip("no C compiler or no Python headers here: msgspec decodes every file")
-    from forensics import _ctdecode
+    from forensics import _ctdecode, _edges
 
     assert _ctdecode.MAX_DEPTH == 200
+    assert callable(_edges.aggregate)  # the graph's C steps (forensics/graphbuild.py)
