@@ -361,6 +361,7 @@ static PyObject *insert_edges(PyObject *self, PyObject *args) {
                           &PyTuple_Type, &relation_names, &set_of, &PyList_Type, &sets, &tz))
         return NULL;
     PyObject *result = NULL, *template = NULL;
+    PyObject **outs = NULL, **ins = NULL; /* succ[label], pred[label] of each node code, once looked up */
     Py_ssize_t n = src.len / 4, nodes = PyList_GET_SIZE(labels);
     if (check(&src, "src", 4, -1) || check(&dst, "dst", 4, n) || check(&count, "count", 8, n) ||
         check(&first, "first", 8, n) || check(&last, "last", 8, n) || check(&errors, "errors", 8, n) ||
@@ -378,17 +379,24 @@ static PyObject *insert_edges(PyObject *self, PyObject *args) {
     }
     /* Each dict is a copy of one with the six keys, then its values set: a dict made empty
      * and filled would grow its table on the sixth key. */
+    outs = calloc((size_t)(nodes ? nodes : 1), sizeof *outs);
+    ins = calloc((size_t)(nodes ? nodes : 1), sizeof *ins);
+    if (!outs || !ins) { PyErr_NoMemory(); goto done; }
     template = PyDict_New();
     for (int k = 0; template && k < 6; k++)
         if (PyDict_SetItem(template, KEYS[k], Py_None) < 0) Py_CLEAR(template);
     if (!template) goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *u = PyList_GET_ITEM(labels, s[i]), *v = PyList_GET_ITEM(labels, d[i]);
-        PyObject *out = PyDict_GetItemWithError(succ, u), *in = PyDict_GetItemWithError(pred, v);
+        /* borrowed: succ and pred hold them, and only the inner dicts change here */
+        PyObject *out = outs[s[i]] ? outs[s[i]] : PyDict_GetItemWithError(succ, u);
+        PyObject *in = ins[d[i]] ? ins[d[i]] : PyDict_GetItemWithError(pred, v);
         if (!out || !in || !PyDict_Check(out) || !PyDict_Check(in)) {
             if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "insert_edges: node %R has no adjacency dict", out ? v : u);
             goto done;
         }
+        outs[s[i]] = out;
+        ins[d[i]] = in;
         PyObject *value[6] = {
             PyLong_FromLongLong(c[i]),
             f[i] == INT64_MAX ? Py_NewRef(Py_None) : utc_datetime(f[i], tz),
@@ -409,6 +417,8 @@ static PyObject *insert_edges(PyObject *self, PyObject *args) {
     }
     result = Py_NewRef(Py_None);
 done:
+    free(outs);
+    free(ins);
     Py_XDECREF(template);
     PyBuffer_Release(&src); PyBuffer_Release(&dst); PyBuffer_Release(&count); PyBuffer_Release(&first);
     PyBuffer_Release(&last); PyBuffer_Release(&errors); PyBuffer_Release(&relation); PyBuffer_Release(&set_of);
