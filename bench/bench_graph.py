@@ -15,6 +15,8 @@ Timed separately (median of ``--repeat`` runs, in-process, imports excluded):
 * ``extract``: :func:`forensics.resources.extract_resources` (parses JSON for some rows);
 * ``extract_buckets``: the same with ``objects=False``, what ``activity_graph`` does;
 * ``graph``: :func:`forensics.graph.activity_graph` given those resources (the goal);
+* ``graph_python``: the same with the C extension ``forensics._edges`` switched off (numpy
+  and Python sum the links and make the dicts), measured in the same run;
 * ``graph_total``: ``activity_graph(events)`` extracting on its own;
 * ``graph_services``: ``activity_graph`` with every event's target its ``eventSource``, the
   shape of the research measurement (actor -> service, 0.24 s for 28k edges there);
@@ -44,7 +46,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from forensics import schema
+from forensics import graphbuild, schema
 from forensics.graph import activity_graph
 from forensics.graphbuild import fill, utc_datetimes
 from forensics.graphwalk import reach
@@ -332,6 +334,13 @@ def main() -> None:
     extract_s, resources = timed(lambda: extract_resources(events), args.repeat)
     buckets_s, _ = timed(lambda: extract_resources(events, objects=False), args.repeat)
     graph_s, graph = timed(lambda: activity_graph(events, resources=resources), args.repeat)
+    python_s = None
+    if graphbuild._edges is not None:
+        built, graphbuild._edges = graphbuild._edges, None
+        try:
+            python_s, _ = timed(lambda: activity_graph(events, resources=resources), args.repeat)
+        finally:
+            graphbuild._edges = built
     total_s, _ = timed(lambda: activity_graph(events), 1)
     services = service_targets(events)
     services_s, coarse = timed(lambda: activity_graph(events, resources=services), args.repeat)
@@ -350,13 +359,14 @@ def main() -> None:
         "service_level_edges": coarse.number_of_edges(),
         "seconds": {
             "synthesise": round(made, 3), "extract": round(extract_s, 3), "extract_buckets": round(buckets_s, 3),
-            "graph": round(graph_s, 3),
+            "graph": round(graph_s, 3), "graph_python": None if python_s is None else round(python_s, 3),
             "graph_total": round(total_s, 3), "graph_services": round(services_s, 3), "baseline": round(baseline_s, 3),
             "reach": round(reach_s, 4),
         },
         "python_floor_seconds": {**{k: round(v, 3) for k, v in floor.items()}, "total": round(floor_s, 3)},
         "ratios": {
             "baseline_over_graph": round(baseline_s / graph_s, 1),
+            "graph_python_over_graph": None if python_s is None else round(python_s / graph_s, 2),
             "baseline_over_graph_total": round(baseline_s / total_s, 2),
             "graph_seconds_per_1m_events": round(graph_s * 1_000_000 / len(events), 3),
             "extract_seconds_per_1m_events": round(extract_s * 1_000_000 / len(events), 3),
@@ -366,6 +376,7 @@ def main() -> None:
         },
         "reach_nodes": reached.number_of_nodes(),
         "goal": "graph <= 0.3 s per 1M events on top of the loaded frame (resources given)",
+        "c_extension": graphbuild._edges is not None,
         "goal_met": graph_s * 1_000_000 / len(events) <= 0.3,
         "machine": {"python": platform.python_version(), "pandas": pd.__version__, "networkx": nx.__version__,
                     "numpy": np.__version__, "processor": platform.processor() or platform.machine()},
