@@ -20,7 +20,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import pytest
 from isal import isal_zlib
 
 import pandas as pd
+from sanitized import run_sanitized
 
 from forensics import ctbuilder, load_cloudtrail, reader, records
 
@@ -521,12 +521,4 @@ def test_a_load_is_the_same_with_and_without_the_c_decoder(
 @pytest.mark.skipif(bool(os.environ.get("FORENSICS_CTDECODE_BUILD")), reason="already running under the sanitizer build")
 def test_under_address_sanitizer() -> None:
     """This file and test_ctbuilder.py again, against an ASan + UBSan build (bench/ctdecode_asan.sh)."""
-    if shutil.which("gcc") is None:
-        pytest.skip("no gcc here")
-    libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
-    if not os.path.isabs(libasan):  # gcc prints the bare name when it has no such library
-        pytest.skip("gcc has no AddressSanitizer runtime here")
-    env = {**os.environ, "PY": sys.executable, "FORENSICS_MUTATIONS": "20000"}
-    done = subprocess.run(["bash", str(ROOT / "bench" / "ctdecode_asan.sh"), "-x"], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert " passed" in done.stdout and "failed" not in done.stdout
+    run_sanitized("ctdecode_asan.sh", {"FORENSICS_MUTATIONS": "20000"})

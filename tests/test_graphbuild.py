@@ -5,15 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
-import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+from sanitized import run_sanitized
 
 from forensics import graphbuild
 from forensics.graphbuild import add_edges, add_nodes, aggregate, attribute_dicts, edge_dicts, fill, utc_datetimes
@@ -222,12 +220,4 @@ def test_c_keeps_reference_counts(monkeypatch):
 @pytest.mark.skipif(bool(os.environ.get("FORENSICS_CTDECODE_BUILD")), reason="already running under the sanitizer build")
 def test_under_address_sanitizer() -> None:
     """This file and test_graph.py again, against an ASan + UBSan build of forensics/_edges.c (bench/edges_asan.sh)."""
-    if shutil.which("gcc") is None:
-        pytest.skip("no gcc here")
-    libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
-    if not os.path.isabs(libasan):  # gcc prints the bare name when it has no such library
-        pytest.skip("gcc has no AddressSanitizer runtime here")
-    script = Path(__file__).parent.parent / "bench" / "edges_asan.sh"
-    done = subprocess.run(["bash", str(script), "-x"], env={**os.environ, "PY": sys.executable}, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert " passed" in done.stdout and "failed" not in done.stdout
+    run_sanitized("edges_asan.sh")
