@@ -23,9 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import itertools
-from dataclasses import dataclass
-
 import os
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
