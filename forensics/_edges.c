@@ -7,19 +7,24 @@
  * min/max/bincount reductions and name bit sets); Python does the second at about a
  * microsecond an edge. Here:
  *
- *   aggregate(nodes, names, src, dst, row, rel, times, failed, rank)
- *       one hash pass numbers the edges in the order of their first link (pd.factorize's
- *       order) and sums them up; a counting sort by edge then finds each edge's distinct
- *       event names, and equal name sets are numbered once.
+ *   aggregate(nodes, spelled, src, dst, row, rel, times, failed, rank)
+ *       a quick pass estimates how many edges there are (HyperLogLog), so that the hash
+ *       table is made the right size at once; then one pass over the links through that
+ *       table, whose slots hold the edges' sums and event names as bits (a link reads
+ *       and writes its slot and nothing else at random, fetched a few links ahead),
+ *       numbering the edges in the order of their first link (pd.factorize's order).
+ *       Equal name sets are then numbered once and spelled once, as tuples of the
+ *       `spelled` strings.
  *   insert_edges(succ, pred, labels, src, dst, count, first, last, errors, relation,
  *                relation_names, set_of, sets, tz)
  *       makes each edge's dict {count, first_seen, last_seen, actions, errors, relation}
- *       (aware datetimes, or None) and sets succ[u][v] = pred[v][u] = it.
+ *       (aware datetimes, or None) and sets succ[u][v] = pred[v][u] = it, one node's
+ *       inner dict at a time.
  *   attribute_dicts(keys, columns)
  *       one dict per row of columns (lists), leaving out None values.
  *
- * Arrays come in through the buffer protocol; the Python wrapper passes contiguous arrays
- * of the right dtypes, and every length and code is checked here (ValueError, never a crash).
+ * Arrays come in through the buffer protocol: their format, item size, length and
+ * contiguity are checked, and so is every code (TypeError or ValueError, never a crash).
  * Arrays go out as bytes objects that numpy wraps without a copy.
  */
 #define PY_SSIZE_T_CLEAN
@@ -29,17 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One edge's sums: 48 bytes, so that a link touches one cache line of them. */
-typedef struct {
-    int64_t key; /* src * nodes + dst */
-    int64_t count, first, last, errors;
-    int8_t relation;
-} Edge;
-
-typedef struct {
-    Edge *at;
-    Py_ssize_t size, cap;
-} Edges;
+/* The key of edge (u, v) of node codes below 2^31: below 2^62, and never 0 (an empty slot). */
+static inline int64_t edge_key(int64_t u, int64_t v, int64_t nodes) { return u * nodes + v + 1; }
 
 static inline uint64_t mix(uint64_t x) { /* splitmix64's finaliser */
     x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ULL;
@@ -47,61 +43,68 @@ static inline uint64_t mix(uint64_t x) { /* splitmix64's finaliser */
     return x ^ (x >> 31);
 }
 
-/* An open-addressing table of edge numbers (-1: empty), each with the top bits of its key's
- * hash: 8 bytes a slot keep the table small, and a slot whose tag matches is confirmed by the
- * edge's own key, in the record the link updates anyway. */
-typedef struct {
-    uint32_t tag;
-    int32_t edge;
-} Slot;
-
-typedef struct {
-    Slot *slot;
-    uint64_t mask;
-} Table;
-
-static int table_init(Table *t, uint64_t cap) {
-    t->slot = malloc(cap * sizeof *t->slot);
-    if (!t->slot) return -1;
-    for (uint64_t h = 0; h < cap; h++) t->slot[h].edge = -1;
-    t->mask = cap - 1;
-    return 0;
-}
-
-static int table_double(Table *t, const Edges *e) {
-    Table bigger;
-    if (table_init(&bigger, (t->mask + 1) * 2) < 0) return -1;
-    for (Py_ssize_t k = 0; k < e->size; k++) {
-        uint64_t hash = mix((uint64_t)e->at[k].key), h = hash & bigger.mask;
-        while (bigger.slot[h].edge >= 0) h = (h + 1) & bigger.mask;
-        bigger.slot[h].tag = (uint32_t)(hash >> 32);
-        bigger.slot[h].edge = (int32_t)k;
-    }
-    free(t->slot);
-    *t = bigger;
-    return 0;
-}
-
 #if defined(__GNUC__)
 #define PREFETCH(address) __builtin_prefetch(address)
 #else
 #define PREFETCH(address) ((void)(address))
 #endif
-/* How many links ahead the hash table slot is fetched into the cache. */
+/* How many links ahead a link's hash table slot is fetched into the cache. */
 #define AHEAD 16
+
+static inline int leading_zeros(uint64_t b) { /* b != 0 */
+#if defined(__GNUC__)
+    return __builtin_clzll(b);
+#else
+    int n = 0;
+    for (; !(b >> 63); b <<= 1) n++;
+    return n;
+#endif
+}
+
+static inline int lowest_bit(uint64_t b) { /* b != 0 */
+#if defined(__GNUC__)
+    return __builtin_ctzll(b);
+#else
+    int n = 0;
+    for (; !(b & 1); b >>= 1) n++;
+    return n;
+#endif
+}
 
 /* ------------------------------------------------------------------ buffers */
 
-static int check(Py_buffer *b, const char *name, Py_ssize_t itemsize, Py_ssize_t length) {
-    if (b->itemsize != itemsize || b->len % itemsize) {
-        PyErr_Format(PyExc_TypeError, "%s: expected items of %zd bytes, got %zd", name, itemsize, b->itemsize);
+/* A C-contiguous one-dimensional buffer of `length` items (-1: any), native signed integers
+ * (kind 'i') or booleans (kind '?') of `itemsize` bytes. */
+static int get_array(PyObject *obj, Py_buffer *b, const char *name, char kind, Py_ssize_t itemsize,
+                     Py_ssize_t length) {
+    if (PyObject_GetBuffer(obj, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        if (PyErr_ExceptionMatches(PyExc_MemoryError)) return -1;
+        PyErr_Clear();
+        if (PyObject_CheckBuffer(obj))
+            PyErr_Format(PyExc_ValueError, "%s: expected a C-contiguous array", name);
+        else
+            PyErr_Format(PyExc_TypeError, "%s: expected an array, got %.200s", name, Py_TYPE(obj)->tp_name);
         return -1;
     }
-    if (length >= 0 && b->len / itemsize != length) {
+    const char *f = b->format ? b->format : "B";
+    if (*f == '@' || *f == '=') f++;
+    int fits = kind == '?' ? !strcmp(f, "?") : f[0] != '\0' && f[1] == '\0' && strchr("bhilq", f[0]) != NULL;
+    if (!fits || b->itemsize != itemsize) {
+        PyErr_Format(PyExc_TypeError, "%s: expected %s items of %zd bytes, got format '%s' of %zd", name,
+                     kind == '?' ? "bool" : "integer", itemsize, b->format ? b->format : "B", b->itemsize);
+    } else if (b->ndim > 1) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a one-dimensional array, got %d dimensions", name, b->ndim);
+    } else if (length >= 0 && b->len / itemsize != length) {
         PyErr_Format(PyExc_ValueError, "%s: expected %zd items, got %zd", name, length, b->len / itemsize);
-        return -1;
+    } else {
+        return 0;
     }
-    return 0;
+    PyBuffer_Release(b);
+    return -1;
+}
+
+static void release(Py_buffer *b, int n) {
+    for (int k = 0; k < n; k++) PyBuffer_Release(&b[k]); /* does nothing to a zeroed buffer */
 }
 
 static PyObject *new_bytes(Py_ssize_t size, void **data) {
@@ -112,223 +115,358 @@ static PyObject *new_bytes(Py_ssize_t size, void **data) {
 
 /* ---------------------------------------------------------------- aggregate */
 
-/* Sort a few ranks in place (an edge rarely has more than a handful of names). */
-static void sort_ranks(int32_t *r, Py_ssize_t n) {
-    for (Py_ssize_t i = 1; i < n; i++) {
-        int32_t v = r[i];
-        Py_ssize_t j = i;
-        for (; j > 0 && r[j - 1] > v; j--) r[j] = r[j - 1];
-        r[j] = v;
-    }
-}
+/* One edge's sums, in its hash table slot (48 bytes). */
+typedef struct {
+    int64_t key;          /* edge_key(src, dst); 0: an empty slot */
+    int64_t first, last;  /* least time (NaT left out) and greatest, INT64_MAX / INT64_MIN while none */
+    uint64_t bits;        /* the edge's names at bit positions 0..63 (see Sums) */
+    int32_t count, errors;
+    int32_t edge;         /* the edge's number: edges are numbered in the order of their first link */
+    int8_t relation;
+} Slot;
+
+/* The hash table (linear probing, at most half full) and the edges' names. Names get bit
+ * positions most frequent first (by events), so that nearly every link sets a bit of its
+ * slot's own word; a name at position 64 or later sets a bit of its edge's side block
+ * (`words` words, made when the edge first needs it). */
+typedef struct {
+    Slot *slot;
+    uint64_t mask;
+    Py_ssize_t edges;
+    int32_t *position, *rank_at; /* position of each rank (a missing name: INT32_MAX), and back */
+    Py_ssize_t words;            /* words of a side block: positions 64.. of the names */
+    int32_t *block_of;           /* per edge, its side block (-1: none yet); only when words > 0 */
+    uint64_t *blocks;
+    Py_ssize_t blocks_used, blocks_cap;
+} Sums;
 
 typedef struct {
-    int32_t *set_of;             /* per edge */
-    int32_t *bounds, *members;   /* per distinct set: members[bounds[s]:bounds[s + 1]] */
-    Py_ssize_t sets, total;
-} Sets;
+    int64_t events;
+    int32_t rank;
+} Frequency;
 
-/* The distinct names of each edge (ranks below `names`; `names` is a missing name), numbered
- * by set in the order of the first edge that has it. Returns -1 when out of memory. */
-static int name_sets(const int32_t *group, const int32_t *ranks, Py_ssize_t links, const Edge *edges,
-                     Py_ssize_t size, int32_t names, Sets *out) {
-    int ok = -1;
-    Py_ssize_t *start = malloc((size_t)(size + 1) * sizeof *start);
-    int32_t *sorted = malloc((size_t)(links ? links : 1) * sizeof *sorted);
-    int32_t *seen = malloc((size_t)(names + 1) * sizeof *seen);
-    int32_t *slot = NULL, *first_edge = NULL;
-    Py_ssize_t *length = NULL;
-    memset(out, 0, sizeof *out);
-    out->set_of = malloc((size_t)(size ? size : 1) * sizeof *out->set_of);
-    out->bounds = malloc((size_t)(size + 1) * sizeof *out->bounds);
-    if (!start || !sorted || !seen || !out->set_of || !out->bounds) goto done;
+static int more_frequent(const void *a, const void *b) {
+    const Frequency *x = a, *y = b;
+    if (x->events != y->events) return x->events > y->events ? -1 : 1;
+    return (x->rank > y->rank) - (x->rank < y->rank);
+}
 
-    /* counting sort of the links' ranks by edge */
-    start[0] = 0;
-    for (Py_ssize_t e = 0; e < size; e++) start[e + 1] = start[e] + (Py_ssize_t)edges[e].count;
-    for (Py_ssize_t i = 0; i < links; i++) sorted[start[group[i]]++] = ranks[i];
-    for (Py_ssize_t e = size; e > 0; e--) start[e] = start[e - 1];
-    start[0] = 0;
+/* Twice the slots, the edges moved over (and room for twice the edges' side block numbers). */
+static int grow(Sums *t) {
+    uint64_t cap = (t->mask + 1) * 2;
+    Slot *bigger = calloc(cap, sizeof *bigger);
+    if (!bigger) return -1;
+    if (t->words) {
+        int32_t *more = realloc(t->block_of, cap / 2 * sizeof *more);
+        if (!more) { free(bigger); return -1; }
+        t->block_of = more;
+    }
+    for (uint64_t h = 0; h <= t->mask; h++) {
+        if (!t->slot[h].key) continue;
+        uint64_t to = mix((uint64_t)t->slot[h].key) & (cap - 1);
+        while (bigger[to].key) to = (to + 1) & (cap - 1);
+        bigger[to] = t->slot[h];
+    }
+    free(t->slot);
+    t->slot = bigger;
+    t->mask = cap - 1;
+    return 0;
+}
 
-    /* each edge's distinct spelled ranks, sorted, compacted to the front of its range */
-    memset(seen, 0xff, (size_t)(names + 1) * sizeof *seen);
-    length = malloc((size_t)(size ? size : 1) * sizeof *length);
-    if (!length) goto done;
-    for (Py_ssize_t e = 0; e < size; e++) {
-        int32_t *r = sorted + start[e];
-        Py_ssize_t n = 0;
-        for (Py_ssize_t i = 0; i < start[e + 1] - start[e]; i++) {
-            int32_t v = r[i];
-            if (v < names && seen[v] != (int32_t)e) { seen[v] = (int32_t)e; r[n++] = v; }
+/* The side block of `edge`, made (zeroed) the first time. NULL when out of memory. */
+static uint64_t *side_block(Sums *t, int32_t edge) {
+    if (t->block_of[edge] < 0) {
+        if (t->blocks_used == t->blocks_cap) {
+            Py_ssize_t cap = t->blocks_cap ? t->blocks_cap * 2 : 64;
+            uint64_t *more = realloc(t->blocks, (size_t)(cap * t->words) * sizeof *more);
+            if (!more) return NULL;
+            t->blocks = more;
+            t->blocks_cap = cap;
         }
-        sort_ranks(r, n);
-        length[e] = n;
+        memset(t->blocks + t->blocks_used * t->words, 0, (size_t)t->words * sizeof *t->blocks);
+        t->block_of[edge] = (int32_t)t->blocks_used++;
     }
+    return t->blocks + (Py_ssize_t)t->block_of[edge] * t->words;
+}
 
-    /* number equal sets once: a table of set numbers keyed by the ranks' hash */
-    uint64_t cap = 64;
-    while (cap < (uint64_t)size * 2) cap <<= 1;
-    uint64_t mask = cap - 1;
-    slot = malloc(cap * sizeof *slot);
-    first_edge = malloc((size_t)(size ? size : 1) * sizeof *first_edge);
-    if (!slot || !first_edge) goto done;
-    memset(slot, 0xff, cap * sizeof *slot);
-    for (Py_ssize_t e = 0; e < size; e++) {
-        const int32_t *r = sorted + start[e];
-        uint64_t h = (uint64_t)length[e];
-        for (Py_ssize_t i = 0; i < length[e]; i++) h = mix(h ^ (uint64_t)(uint32_t)r[i]);
-        h &= mask;
-        for (;; h = (h + 1) & mask) {
-            int32_t s = slot[h];
-            if (s < 0) {
-                slot[h] = (int32_t)out->sets;
-                first_edge[out->sets++] = (int32_t)e;
-                out->total += length[e];
-                out->set_of[e] = slot[h];
-                break;
+/* About how many distinct edges the links make, so that the table is made big enough at
+ * once (growing it, a bigger table zeroed and every edge moved, costs more than this pass);
+ * `bad` is set to the first link whose node codes are out of range, if any. The estimate is
+ * HyperLogLog's raw one with 4096 registers: within a few percent from some ten thousand
+ * edges on; below that it is too high, which costs a few hundred KB. */
+static double estimate_edges(Py_ssize_t links, Py_ssize_t nodes, const int32_t *src, const int32_t *dst,
+                             Py_ssize_t *bad) {
+    uint8_t most[4096] = {0}; /* per register, the most leading zeros + 1 of the hashes' other bits */
+    for (Py_ssize_t i = 0; i < links; i++) {
+        int64_t u = src[i], v = dst[i];
+        if (u < 0 || u >= nodes || v < 0 || v >= nodes) {
+            *bad = i;
+            return 0;
+        }
+        uint64_t hash = mix((uint64_t)edge_key(u, v, nodes));
+        uint8_t zeros = (uint8_t)(leading_zeros(hash << 12 | 1ULL << 11) + 1);
+        if (zeros > most[hash >> 52]) most[hash >> 52] = zeros;
+    }
+    double sum = 0;
+    for (int j = 0; j < 4096; j++) sum += 1.0 / (double)(1ULL << most[j]);
+    double estimate = 0.7213 / (1 + 1.079 / 4096) * 4096.0 * 4096.0 / sum;
+    return estimate < (double)links ? estimate : (double)links;
+}
+
+/* Bit positions for the names by how many events have each (`rank`, checked), most first;
+ * sets `bad` to the first event whose rank is out of range, if any. */
+static void place_names(Sums *t, Py_ssize_t events, Py_ssize_t names, const int32_t *rank, Frequency *frequency,
+                        Py_ssize_t *bad) {
+    for (Py_ssize_t i = 0; i < events; i++) {
+        if (rank[i] < 0 || rank[i] > names) {
+            *bad = i;
+            return;
+        }
+        frequency[rank[i]].events++;
+    }
+    for (Py_ssize_t k = 0; k < names; k++) frequency[k].rank = (int32_t)k;
+    qsort(frequency, (size_t)names, sizeof *frequency, more_frequent);
+    for (Py_ssize_t k = 0; k < names; k++) {
+        t->position[frequency[k].rank] = (int32_t)k;
+        t->rank_at[k] = frequency[k].rank;
+    }
+    t->position[names] = INT32_MAX; /* a missing name is in no set */
+}
+
+/* An empty table of at least `slots` slots (a power of two), with room for its edges' side block numbers. */
+static int make_table(Sums *t, double slots) {
+    uint64_t cap = 16;
+    while ((double)cap < slots) cap <<= 1;
+    t->slot = calloc(cap, sizeof *t->slot);
+    t->mask = cap - 1;
+    t->block_of = t->words ? malloc(cap / 2 * sizeof *t->block_of) : NULL;
+    return !t->slot || (t->words && !t->block_of) ? -1 : 0;
+}
+
+/* The pass over the links (node codes checked). Returns 0, -1 when out of memory, or 1 + the
+ * first link whose row is out of range. */
+static Py_ssize_t sum_links(Sums *t, Py_ssize_t links, Py_ssize_t nodes, Py_ssize_t events, Py_ssize_t names,
+                            const int32_t *src, const int32_t *dst, const int64_t *row, const int8_t *rel,
+                            const int64_t *times, const uint8_t *failed, const int32_t *rank) {
+    uint64_t hashes[AHEAD]; /* of the next links' keys, computed when their slots are fetched */
+    for (Py_ssize_t i = 0; i < AHEAD && i < links; i++) hashes[i] = mix((uint64_t)edge_key(src[i], dst[i], nodes));
+    for (Py_ssize_t i = 0; i < links; i++) {
+        uint64_t hash = hashes[i % AHEAD];
+        if (i + AHEAD < links) {
+            uint64_t next = mix((uint64_t)edge_key(src[i + AHEAD], dst[i + AHEAD], nodes));
+            const Slot *ahead = &t->slot[next & t->mask];
+            hashes[i % AHEAD] = next;
+            PREFETCH(ahead);
+            PREFETCH((const char *)ahead + sizeof *ahead - 1); /* a slot may straddle two cache lines */
+        }
+        int64_t r = row[i], key = edge_key(src[i], dst[i], nodes);
+        if (r < 0 || r >= events) return 1 + i;
+        uint64_t h = hash & t->mask;
+        while (t->slot[h].key != key && t->slot[h].key) h = (h + 1) & t->mask;
+        Slot *e = &t->slot[h];
+        if (!e->key) {
+            if ((uint64_t)(t->edges + 1) * 2 > t->mask + 1) {
+                if (grow(t) < 0) return -1;
+                for (h = hash & t->mask; t->slot[h].key; h = (h + 1) & t->mask) {}
+                e = &t->slot[h];
             }
-            Py_ssize_t f = first_edge[s];
-            if (length[f] == length[e] && !memcmp(sorted + start[f], r, (size_t)length[e] * sizeof *r)) {
-                out->set_of[e] = s;
-                break;
+            e->key = key;
+            e->first = INT64_MAX;
+            e->last = INT64_MIN;
+            e->edge = (int32_t)t->edges++; /* the rest is zero: relation 0 as numpy's maximum.at over zeros */
+            if (t->words) t->block_of[e->edge] = -1;
+        }
+        /* without branches: whether a time is a new first or last is a coin toss */
+        int64_t when = times[r], known = when == INT64_MIN ? INT64_MAX : when; /* NaT is never the first */
+        e->count++;
+        e->first = known < e->first ? known : e->first;
+        e->last = when > e->last ? when : e->last;
+        e->errors += failed[r] != 0;
+        e->relation = rel[i] > e->relation ? rel[i] : e->relation;
+        int32_t k = rank[r], p = k >= 0 && k <= names ? t->position[k] : INT32_MAX; /* checked, unless changed since */
+        if (p < 64) {
+            e->bits |= 1ULL << p;
+        } else if (p < names) {
+            uint64_t *block = side_block(t, e->edge);
+            if (!block) return -1;
+            block[(p - 64) / 64] |= 1ULL << (p % 64);
+        }
+    }
+    return 0;
+}
+
+/* Whether edges a and b have the same names. A side block is made only for a bit, so an edge
+ * without one has none of those names. */
+static int same_names(const Sums *t, const uint64_t *bits, Py_ssize_t a, Py_ssize_t b) {
+    if (bits[a] != bits[b]) return 0;
+    if (!t->words) return 1;
+    int32_t x = t->block_of[a], y = t->block_of[b];
+    if (x < 0 || y < 0) return x == y;
+    return !memcmp(t->blocks + (Py_ssize_t)x * t->words, t->blocks + (Py_ssize_t)y * t->words,
+                   (size_t)t->words * sizeof *t->blocks);
+}
+
+/* Number the edges' name sets in the order of the first edge having each (set_of), and
+ * note that edge (first_edge). Returns the number of sets, or -1 when out of memory. */
+static Py_ssize_t number_sets(const Sums *t, const uint64_t *bits, Py_ssize_t n, int32_t *set_of,
+                              int32_t *first_edge) {
+    uint64_t cap = 16;
+    while (cap < (uint64_t)n * 2) cap <<= 1;
+    int32_t *table = malloc(cap * sizeof *table);
+    if (!table) return -1;
+    memset(table, 0xff, cap * sizeof *table); /* -1: empty */
+    Py_ssize_t sets = 0;
+    for (Py_ssize_t e = 0; e < n; e++) {
+        uint64_t h = mix(bits[e]);
+        if (t->words && t->block_of[e] >= 0)
+            for (Py_ssize_t w = 0; w < t->words; w++) h = mix(h ^ t->blocks[(Py_ssize_t)t->block_of[e] * t->words + w]);
+        for (h &= cap - 1; table[h] >= 0 && !same_names(t, bits, e, first_edge[table[h]]); h = (h + 1) & (cap - 1)) {}
+        if (table[h] < 0) {
+            table[h] = (int32_t)sets;
+            first_edge[sets++] = (int32_t)e;
+        }
+        set_of[e] = table[h];
+    }
+    free(table);
+    return sets;
+}
+
+/* The names of edge e as a tuple of `spelled` strings in rank order (= sorted; `scratch`: a
+ * zeroed bit per rank, left zeroed), untracked by the garbage collector: strings refer to
+ * nothing, so a dict holding only these tuples and other untracked values is never tracked,
+ * and collections never walk the edge dicts. */
+static PyObject *spell(const Sums *t, const uint64_t *bits, Py_ssize_t e, PyObject *spelled, uint64_t *scratch) {
+    Py_ssize_t n = 0;
+    for (uint64_t b = bits[e]; b; b &= b - 1, n++) {
+        int32_t r = t->rank_at[lowest_bit(b)];
+        scratch[r / 64] |= 1ULL << (r % 64);
+    }
+    if (t->words && t->block_of[e] >= 0) {
+        const uint64_t *block = t->blocks + (Py_ssize_t)t->block_of[e] * t->words;
+        for (Py_ssize_t w = 0; w < t->words; w++) {
+            for (uint64_t b = block[w]; b; b &= b - 1, n++) {
+                int32_t r = t->rank_at[64 + 64 * w + lowest_bit(b)];
+                scratch[r / 64] |= 1ULL << (r % 64);
             }
         }
     }
-    out->members = malloc((size_t)(out->total ? out->total : 1) * sizeof *out->members);
-    if (!out->members) goto done;
-    Py_ssize_t at = 0;
-    for (Py_ssize_t s = 0; s < out->sets; s++) {
-        Py_ssize_t f = first_edge[s];
-        out->bounds[s] = (int32_t)at;
-        memcpy(out->members + at, sorted + start[f], (size_t)length[f] * sizeof *out->members);
-        at += length[f];
+    PyObject *tuple = PyTuple_New(n);
+    for (Py_ssize_t w = 0, k = 0; k < n; w++) { /* the ranks in order, the scratch bits cleared */
+        for (uint64_t b = scratch[w]; b; b &= b - 1, k++)
+            if (tuple) PyTuple_SET_ITEM(tuple, k, Py_NewRef(PyTuple_GET_ITEM(spelled, 64 * w + lowest_bit(b))));
+        scratch[w] = 0;
     }
-    out->bounds[out->sets] = (int32_t)at;
-    ok = 0;
-done:
-    free(start); free(sorted); free(seen); free(slot); free(first_edge); free(length);
-    if (ok < 0) { free(out->set_of); free(out->bounds); free(out->members); memset(out, 0, sizeof *out); }
-    return ok;
+    if (tuple) PyObject_GC_UnTrack(tuple); /* the empty tuple is never tracked: UnTrack checks */
+    return tuple;
 }
 
 static PyObject *aggregate(PyObject *self, PyObject *args) {
     (void)self;
-    Py_ssize_t nodes;
-    int names;
-    Py_buffer src = {0}, dst = {0}, row = {0}, rel = {0}, times = {0}, failed = {0}, rank = {0};
-    if (!PyArg_ParseTuple(args, "niy*y*y*y*y*y*y*:aggregate", &nodes, &names, &src, &dst, &row, &rel, &times,
-                          &failed, &rank))
+    Py_ssize_t nodes, slots = 0; /* slots: the table's first size, for tests (0: from the estimate) */
+    PyObject *spelled, *arg[7];
+    if (!PyArg_ParseTuple(args, "nO!OOOOOOO|n:aggregate", &nodes, &PyTuple_Type, &spelled, &arg[0], &arg[1], &arg[2],
+                          &arg[3], &arg[4], &arg[5], &arg[6], &slots))
         return NULL;
-    PyObject *result = NULL;
-    Edges e = {0};
-    Table t = {0};
-    Sets sets = {0};
-    int32_t *group = NULL, *ranks = NULL;
-    Py_ssize_t links = src.len / 4, events = times.len / 8;
-    if (check(&src, "src", 4, -1) || check(&dst, "dst", 4, links) || check(&row, "row", 8, links) ||
-        check(&rel, "rel", 1, links) || check(&times, "times", 8, -1) || check(&failed, "failed", 1, events) ||
-        check(&rank, "rank", 4, events))
+    Py_buffer b[7] = {{0}};
+    PyObject *out[9] = {NULL}, *result = NULL;
+    void *p[8];
+    Sums t = {0};
+    uint64_t *bits = NULL;
+    int32_t *first_edge = NULL;
+    uint64_t *scratch = NULL;
+    Frequency *frequency = NULL;
+    Py_ssize_t names = PyTuple_GET_SIZE(spelled);
+    if (get_array(arg[0], &b[0], "src", 'i', 4, -1) || get_array(arg[1], &b[1], "dst", 'i', 4, b[0].len / 4) ||
+        get_array(arg[2], &b[2], "row", 'i', 8, b[0].len / 4) || get_array(arg[3], &b[3], "rel", 'i', 1, b[0].len / 4) ||
+        get_array(arg[4], &b[4], "times", 'i', 8, -1) || get_array(arg[5], &b[5], "failed", '?', 1, b[4].len / 8) ||
+        get_array(arg[6], &b[6], "rank", 'i', 4, b[4].len / 8))
         goto done;
-    if (nodes < 0 || names < 0 || links > INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "aggregate: bad node or name count, or too many links");
+    Py_ssize_t links = b[0].len / 4, events = b[4].len / 8;
+    if (nodes < 0 || nodes > INT32_MAX || links > INT32_MAX || names >= INT32_MAX) { /* keys below 2^62 */
+        PyErr_SetString(PyExc_ValueError, "aggregate: node count out of range, or too many links or names");
         goto done;
     }
-    const int32_t *s = src.buf, *d = dst.buf, *rk = rank.buf;
-    const int64_t *r = row.buf, *tm = times.buf;
-    const int8_t *rl = rel.buf;
-    const uint8_t *fl = failed.buf;
-    for (Py_ssize_t i = 0; i < links; i++) {
-        if (s[i] < 0 || s[i] >= nodes || d[i] < 0 || d[i] >= nodes || r[i] < 0 || r[i] >= events) {
-            PyErr_Format(PyExc_ValueError, "aggregate: link %zd names a node or event out of range", i);
+    for (Py_ssize_t k = 0; k < names; k++) {
+        if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(spelled, k))) {
+            PyErr_SetString(PyExc_TypeError, "aggregate: spelled must be a tuple of str");
             goto done;
         }
     }
-    for (Py_ssize_t i = 0; i < events; i++) {
-        if (rk[i] < 0 || rk[i] > names) {
-            PyErr_Format(PyExc_ValueError, "aggregate: event %zd has a name rank out of range", i);
-            goto done;
-        }
+    t.words = names > 64 ? (names - 64 + 63) / 64 : 0;
+    t.position = malloc((size_t)(names + 1) * sizeof *t.position);
+    t.rank_at = malloc((size_t)(names + 1) * sizeof *t.rank_at);
+    frequency = calloc((size_t)(names + 1), sizeof *frequency);
+    scratch = calloc((size_t)names / 64 + 1, sizeof *scratch);
+    if (!t.position || !t.rank_at || !frequency || !scratch) {
+        PyErr_NoMemory();
+        goto done;
     }
-    group = malloc((size_t)(links ? links : 1) * sizeof *group);
-    ranks = malloc((size_t)(links ? links : 1) * sizeof *ranks);
-    if (!group || !ranks || table_init(&t, 1024) < 0) { PyErr_NoMemory(); goto done; }
-
+    Py_ssize_t bad_link = -1, bad_event = -1, summed = 0;
     int failure = 0;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < links && !failure; i++) {
-        if (i + AHEAD < links)
-            PREFETCH(&t.slot[mix((uint64_t)((int64_t)s[i + AHEAD] * nodes + d[i + AHEAD])) & t.mask]);
-        int64_t key = (int64_t)s[i] * nodes + d[i];
-        uint64_t hash = mix((uint64_t)key), h = hash & t.mask;
-        uint32_t tag = (uint32_t)(hash >> 32);
-        int32_t at;
-        while ((at = t.slot[h].edge) >= 0 && (t.slot[h].tag != tag || e.at[at].key != key)) h = (h + 1) & t.mask;
-        if (at < 0) {
-            if (e.size == e.cap) {
-                Py_ssize_t cap = e.cap ? e.cap * 2 : 1024;
-                Edge *bigger = realloc(e.at, (size_t)cap * sizeof *bigger);
-                if (!bigger) { failure = 1; break; }
-                e.at = bigger;
-                e.cap = cap;
-            }
-            at = (int32_t)e.size++;
-            t.slot[h].tag = tag;
-            t.slot[h].edge = at;
-            Edge fresh = {key, 0, INT64_MAX, INT64_MIN, 0, 0}; /* relation 0: as numpy's maximum.at over zeros */
-            e.at[at] = fresh;
-            if ((uint64_t)e.size * 2 > t.mask + 1 && table_double(&t, &e) < 0) { failure = 1; break; }
-        }
-        Edge *edge = &e.at[at];
-        int64_t when = tm[r[i]];
-        group[i] = at;
-        ranks[i] = rk[r[i]];
-        edge->count++;
-        if (when != INT64_MIN && when < edge->first) edge->first = when;
-        if (when > edge->last) edge->last = when;
-        edge->errors += fl[r[i]] != 0;
-        if (rl[i] > edge->relation) edge->relation = rl[i];
+    double expected = estimate_edges(links, nodes, b[0].buf, b[1].buf, &bad_link);
+    if (bad_link < 0) place_names(&t, events, names, b[6].buf, frequency, &bad_event);
+    if (bad_link < 0 && bad_event < 0) { /* at most half full, with room for the estimate's error */
+        failure = make_table(&t, slots > 0 ? (double)slots : 2.2 * expected) < 0;
+        if (!failure) summed = sum_links(&t, links, nodes, events, names, b[0].buf, b[1].buf, b[2].buf, b[3].buf,
+                                         b[4].buf, b[5].buf, b[6].buf);
+        failure = failure || summed < 0;
+        if (summed > 0) bad_link = summed - 1;
     }
-    if (!failure) failure = name_sets(group, ranks, links, e.at, e.size, (int32_t)names, &sets) < 0;
     Py_END_ALLOW_THREADS
-    if (failure) { PyErr_NoMemory(); goto done; }
-
-    /* out: src, dst (int32), count, first, last, errors (int64), relation (int8), set_of (int32),
-     * set bounds (int32), set members (int32 ranks) */
-    Py_ssize_t n = e.size;
-    void *p[10];
-    PyObject *out[10] = {
-        new_bytes(n * 4, &p[0]), new_bytes(n * 4, &p[1]), new_bytes(n * 8, &p[2]), new_bytes(n * 8, &p[3]),
-        new_bytes(n * 8, &p[4]), new_bytes(n * 8, &p[5]), new_bytes(n, &p[6]), new_bytes(n * 4, &p[7]),
-        new_bytes((sets.sets + 1) * 4, &p[8]), new_bytes(sets.total * 4, &p[9]),
-    };
-    int missing = 0;
-    for (int k = 0; k < 10; k++) missing |= out[k] == NULL;
-    if (!missing) {
-        for (Py_ssize_t k = 0; k < n; k++) {
-            const Edge *edge = &e.at[k];
-            ((int32_t *)p[0])[k] = (int32_t)(edge->key / nodes); /* n > 0: some link named a node */
-            ((int32_t *)p[1])[k] = (int32_t)(edge->key % nodes);
-            ((int64_t *)p[2])[k] = edge->count;
-            ((int64_t *)p[3])[k] = edge->first;
-            ((int64_t *)p[4])[k] = edge->last;
-            ((int64_t *)p[5])[k] = edge->errors;
-            ((int8_t *)p[6])[k] = edge->relation;
-        }
-        memcpy(p[7], sets.set_of, (size_t)n * 4);
-        memcpy(p[8], sets.bounds, (size_t)(sets.sets + 1) * 4);
-        memcpy(p[9], sets.members, (size_t)sets.total * 4);
-        result = PyTuple_New(10);
+    if (bad_link >= 0) {
+        PyErr_Format(PyExc_ValueError, "aggregate: link %zd names a node or event out of range", bad_link);
+        goto done;
     }
-    for (int k = 0; k < 10; k++) {
-        if (result) PyTuple_SET_ITEM(result, k, out[k]);
-        else Py_XDECREF(out[k]);
+    if (bad_event >= 0) {
+        PyErr_Format(PyExc_ValueError, "aggregate: event %zd has a name rank out of range", bad_event);
+        goto done;
     }
+    Py_ssize_t n = t.edges;
+    bits = malloc((size_t)(n ? n : 1) * sizeof *bits);
+    first_edge = malloc((size_t)(n ? n : 1) * sizeof *first_edge);
+    if (failure || !bits || !first_edge) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* src, dst (int32), count, first, last, errors (int64), relation (int8), set_of (int32) */
+    const Py_ssize_t size[8] = {4, 4, 8, 8, 8, 8, 1, 4};
+    for (int k = 0; k < 8; k++)
+        if (!(out[k] = new_bytes(n * size[k], &p[k]))) goto done;
+    Py_ssize_t sets;
+    Py_BEGIN_ALLOW_THREADS
+    for (uint64_t h = 0; h <= t.mask; h++) {
+        const Slot *e = &t.slot[h];
+        if (!e->key) continue;
+        int32_t k = e->edge;
+        ((int32_t *)p[0])[k] = (int32_t)((e->key - 1) / nodes);
+        ((int32_t *)p[1])[k] = (int32_t)((e->key - 1) % nodes);
+        ((int64_t *)p[2])[k] = e->count;
+        ((int64_t *)p[3])[k] = e->first;
+        ((int64_t *)p[4])[k] = e->last;
+        ((int64_t *)p[5])[k] = e->errors;
+        ((int8_t *)p[6])[k] = e->relation;
+        bits[k] = e->bits;
+    }
+    sets = number_sets(&t, bits, n, p[7], first_edge);
+    Py_END_ALLOW_THREADS
+    if (sets < 0 || !(out[8] = PyList_New(sets))) {
+        if (sets < 0) PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t s = 0; s < sets; s++) {
+        PyObject *tuple = spell(&t, bits, first_edge[s], spelled, scratch);
+        if (!tuple) goto done;
+        PyList_SET_ITEM(out[8], s, tuple);
+    }
+    result = PyTuple_New(9);
+    for (int k = 0; result && k < 9; k++) PyTuple_SET_ITEM(result, k, out[k]);
 done:
-    free(e.at);
-    free(t.slot); free(group); free(ranks);
-    free(sets.set_of); free(sets.bounds); free(sets.members);
-    PyBuffer_Release(&src); PyBuffer_Release(&dst); PyBuffer_Release(&row); PyBuffer_Release(&rel);
-    PyBuffer_Release(&times); PyBuffer_Release(&failed); PyBuffer_Release(&rank);
+    if (!result)
+        for (int k = 0; k < 9; k++) Py_XDECREF(out[k]);
+    free(t.slot); free(t.position); free(t.rank_at); free(t.block_of); free(t.blocks);
+    free(bits); free(first_edge); free(scratch); free(frequency);
+    release(b, 7);
     return result;
 }
 
@@ -336,7 +474,8 @@ done:
 
 static PyObject *KEYS[6]; /* count, first_seen, last_seen, actions, errors, relation (interned) */
 
-/* An aware datetime of microseconds since the epoch (the caller checked years 1..9999). */
+/* An aware datetime of microseconds since the epoch. datetime itself refuses years outside
+ * 1..9999 (the Python wrapper sends such times the Python way, for pandas' message). */
 static PyObject *utc_datetime(int64_t us, PyObject *tz) {
     int64_t day = us / 86400000000LL, rest = us % 86400000000LL;
     if (rest < 0) { rest += 86400000000LL; day--; }
@@ -352,76 +491,160 @@ static PyObject *utc_datetime(int64_t us, PyObject *tz) {
                                                    (int)(rest % 1000000), tz, PyDateTimeAPI->DateTimeType);
 }
 
+/* The edges (0..n-1) ordered by code, in edge order among equal codes (a stable counting sort). */
+static int32_t *order_by(const int32_t *code, Py_ssize_t n, Py_ssize_t nodes) {
+    Py_ssize_t *start = calloc((size_t)nodes + 1, sizeof *start);
+    int32_t *order = malloc((size_t)(n ? n : 1) * sizeof *order);
+    if (start && order) {
+        for (Py_ssize_t e = 0; e < n; e++) start[code[e] + 1]++;
+        for (Py_ssize_t c = 0; c < nodes; c++) start[c + 1] += start[c];
+        for (Py_ssize_t e = 0; e < n; e++) order[start[code[e]]++] = (int32_t)e;
+    } else {
+        free(order);
+        order = NULL;
+    }
+    free(start);
+    return order;
+}
+
+/* The inner dict adjacency[label] of every node code in `code` (new references, in `inner`),
+ * looked up in the order of the codes (`order`), which is the order of networkx's dicts. */
+static int inner_dicts(PyObject *adjacency, PyObject *labels, const int32_t *code, const int32_t *order,
+                       Py_ssize_t n, PyObject **inner) {
+    for (Py_ssize_t k = 0; k < n; k++) {
+        int32_t c = code[order[k]];
+        if (inner[c]) continue;
+        PyObject *label = PyTuple_GET_ITEM(labels, c);
+        PyObject *d = PyDict_GetItemWithError(adjacency, label);
+        if (!d) {
+            if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "insert_edges: node %R has no adjacency dict", label);
+            return -1;
+        }
+        if (!PyDict_CheckExact(d)) {
+            PyErr_Format(PyExc_TypeError, "insert_edges: the adjacency dict of node %R is not a dict", label);
+            return -1;
+        }
+        inner[c] = Py_NewRef(d);
+    }
+    return 0;
+}
+
+/* Edge e's attribute dict: a copy of `template` (the six keys in order, in a table already
+ * big enough for them), its values then set. */
+static PyObject *edge_dict(PyObject *template, Py_ssize_t e, const int64_t *count, const int64_t *first,
+                           const int64_t *last, const int64_t *errors, PyObject *actions, PyObject *relation,
+                           PyObject *tz) {
+    PyObject *value[6] = {
+        PyLong_FromLongLong(count[e]),
+        first[e] == INT64_MAX ? Py_NewRef(Py_None) : utc_datetime(first[e], tz),
+        NULL,
+        Py_NewRef(actions),
+        PyLong_FromLongLong(errors[e]),
+        Py_NewRef(relation),
+    };
+    /* one event behind the edge, or all at one time: one datetime object, as immutable as two */
+    value[2] = last[e] == INT64_MIN ? Py_NewRef(Py_None) : last[e] == first[e] && value[1] ? Py_NewRef(value[1])
+                                                                                          : utc_datetime(last[e], tz);
+    PyObject *data = PyDict_Copy(template);
+    for (int k = 0; k < 6; k++) {
+        if (data && (!value[k] || PyDict_SetItem(data, KEYS[k], value[k]) < 0)) Py_CLEAR(data);
+        Py_XDECREF(value[k]);
+    }
+    return data;
+}
+
 static PyObject *insert_edges(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *succ, *pred, *labels, *relation_names, *sets, *tz;
-    Py_buffer src = {0}, dst = {0}, count = {0}, first = {0}, last = {0}, errors = {0}, relation = {0}, set_of = {0};
-    if (!PyArg_ParseTuple(args, "O!O!O!y*y*y*y*y*y*y*O!y*O!O:insert_edges", &PyDict_Type, &succ, &PyDict_Type, &pred,
-                          &PyList_Type, &labels, &src, &dst, &count, &first, &last, &errors, &relation,
-                          &PyTuple_Type, &relation_names, &set_of, &PyList_Type, &sets, &tz))
+    PyObject *succ, *pred, *labels_in, *arg[8], *relation_names, *sets_in, *tz;
+    if (!PyArg_ParseTuple(args, "O!O!OOOOOOOOO!OO!O!:insert_edges", &PyDict_Type, &succ, &PyDict_Type, &pred,
+                          &labels_in, &arg[0], &arg[1], &arg[2], &arg[3], &arg[4], &arg[5], &arg[6], &PyTuple_Type,
+                          &relation_names, &arg[7], &PyList_Type, &sets_in, PyDateTimeAPI->TZInfoType, &tz))
         return NULL;
-    PyObject *result = NULL, *template = NULL;
-    PyObject **outs = NULL, **ins = NULL; /* succ[label], pred[label] of each node code, once looked up */
-    Py_ssize_t n = src.len / 4, nodes = PyList_GET_SIZE(labels);
-    if (check(&src, "src", 4, -1) || check(&dst, "dst", 4, n) || check(&count, "count", 8, n) ||
-        check(&first, "first", 8, n) || check(&last, "last", 8, n) || check(&errors, "errors", 8, n) ||
-        check(&relation, "relation", 1, n) || check(&set_of, "set_of", 4, n))
+    Py_buffer b[8] = {{0}};
+    PyObject *result = NULL, *template = NULL, *labels = NULL, *sets = NULL;
+    PyObject **outs = NULL, **ins = NULL, **data = NULL; /* succ[u] and pred[v] per node code; each edge's dict */
+    int32_t *by_src = NULL, *by_dst = NULL;
+    Py_ssize_t n = 0, nodes = 0;
+    /* own copies: nothing done here (a collection running finalizers) can change them under us */
+    if (!(labels = PySequence_Tuple(labels_in)) || !(sets = PyList_AsTuple(sets_in))) goto done;
+    nodes = PyTuple_GET_SIZE(labels);
+    if (get_array(arg[0], &b[0], "src", 'i', 4, -1) || get_array(arg[1], &b[1], "dst", 'i', 4, b[0].len / 4) ||
+        get_array(arg[2], &b[2], "count", 'i', 8, b[0].len / 4) || get_array(arg[3], &b[3], "first", 'i', 8, b[0].len / 4) ||
+        get_array(arg[4], &b[4], "last", 'i', 8, b[0].len / 4) || get_array(arg[5], &b[5], "errors", 'i', 8, b[0].len / 4) ||
+        get_array(arg[6], &b[6], "relation", 'i', 1, b[0].len / 4) || get_array(arg[7], &b[7], "set_of", 'i', 4, b[0].len / 4))
         goto done;
-    const int32_t *s = src.buf, *d = dst.buf, *so = set_of.buf;
-    const int64_t *c = count.buf, *f = first.buf, *l = last.buf, *er = errors.buf;
-    const int8_t *rl = relation.buf;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (s[i] < 0 || s[i] >= nodes || d[i] < 0 || d[i] >= nodes || so[i] < 0 || so[i] >= PyList_GET_SIZE(sets) ||
-            rl[i] < 0 || rl[i] >= PyTuple_GET_SIZE(relation_names)) {
-            PyErr_Format(PyExc_ValueError, "insert_edges: edge %zd has a code out of range", i);
+    n = b[0].len / 4;
+    const int32_t *s = b[0].buf, *d = b[1].buf, *so = b[7].buf;
+    const int64_t *count = b[2].buf, *first = b[3].buf, *last = b[4].buf, *errors = b[5].buf;
+    const int8_t *rl = b[6].buf;
+    for (Py_ssize_t e = 0; e < n; e++) {
+        if (s[e] < 0 || s[e] >= nodes || d[e] < 0 || d[e] >= nodes || so[e] < 0 || so[e] >= PyTuple_GET_SIZE(sets) ||
+            rl[e] < 0 || rl[e] >= PyTuple_GET_SIZE(relation_names)) {
+            PyErr_Format(PyExc_ValueError, "insert_edges: edge %zd has a code out of range", e);
             goto done;
         }
     }
-    /* Each dict is a copy of one with the six keys, then its values set: a dict made empty
-     * and filled would grow its table on the sixth key. */
     outs = calloc((size_t)(nodes ? nodes : 1), sizeof *outs);
     ins = calloc((size_t)(nodes ? nodes : 1), sizeof *ins);
-    if (!outs || !ins) { PyErr_NoMemory(); goto done; }
+    data = calloc((size_t)(n ? n : 1), sizeof *data);
+    by_src = order_by(s, n, nodes);
+    by_dst = order_by(d, n, nodes);
+    if (!outs || !ins || !data || !by_src || !by_dst) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* every node's inner dicts are found before the graph changes */
+    if (inner_dicts(succ, labels, s, by_src, n, outs) < 0 || inner_dicts(pred, labels, d, by_dst, n, ins) < 0) goto done;
     template = PyDict_New();
     for (int k = 0; template && k < 6; k++)
         if (PyDict_SetItem(template, KEYS[k], Py_None) < 0) Py_CLEAR(template);
     if (!template) goto done;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *u = PyList_GET_ITEM(labels, s[i]), *v = PyList_GET_ITEM(labels, d[i]);
-        /* borrowed: succ and pred hold them, and only the inner dicts change here */
-        PyObject *out = outs[s[i]] ? outs[s[i]] : PyDict_GetItemWithError(succ, u);
-        PyObject *in = ins[d[i]] ? ins[d[i]] : PyDict_GetItemWithError(pred, v);
-        if (!out || !in || !PyDict_Check(out) || !PyDict_Check(in)) {
-            if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "insert_edges: node %R has no adjacency dict", out ? v : u);
-            goto done;
+    /* The dicts are made in edge order, then put in one source's inner dict at a time, then
+     * one target's: each inner dict gets its edges in edge order (as the Python loop puts
+     * them) while it is in the cache. Only running out of memory can stop the insertions
+     * halfway (codes and nodes are checked above); the edges put so far then stay. */
+    for (Py_ssize_t e = 0; e < n; e++) {
+        data[e] = edge_dict(template, e, count, first, last, errors, PyTuple_GET_ITEM(sets, so[e]),
+                            PyTuple_GET_ITEM(relation_names, rl[e]), tz);
+        if (!data[e]) goto done;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        /* fetched ahead: where the dict and the key are, then themselves (the insertion raises
+         * their reference counts) */
+        if (k + 2 * AHEAD < n) {
+            PREFETCH(&data[by_src[k + 2 * AHEAD]]);
+            PREFETCH(&d[by_src[k + 2 * AHEAD]]);
         }
-        outs[s[i]] = out;
-        ins[d[i]] = in;
-        PyObject *value[6] = {
-            PyLong_FromLongLong(c[i]),
-            f[i] == INT64_MAX ? Py_NewRef(Py_None) : utc_datetime(f[i], tz),
-            l[i] == INT64_MIN ? Py_NewRef(Py_None) : utc_datetime(l[i], tz),
-            Py_NewRef(PyList_GET_ITEM(sets, so[i])),
-            PyLong_FromLongLong(er[i]),
-            Py_NewRef(PyTuple_GET_ITEM(relation_names, rl[i])),
-        };
-        PyObject *data = PyDict_Copy(template);
-        int bad = data == NULL;
-        for (int k = 0; k < 6; k++) {
-            if (!bad && (value[k] == NULL || PyDict_SetItem(data, KEYS[k], value[k]) < 0)) bad = 1;
-            Py_XDECREF(value[k]);
+        if (k + AHEAD < n) {
+            PREFETCH(data[by_src[k + AHEAD]]);
+            PREFETCH(PyTuple_GET_ITEM(labels, d[by_src[k + AHEAD]]));
         }
-        if (!bad) bad = PyDict_SetItem(out, v, data) < 0 || PyDict_SetItem(in, u, data) < 0;
-        Py_XDECREF(data);
-        if (bad) goto done;
+        int32_t e = by_src[k];
+        if (PyDict_SetItem(outs[s[e]], PyTuple_GET_ITEM(labels, d[e]), data[e]) < 0) goto done;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (k + 2 * AHEAD < n) {
+            PREFETCH(&data[by_dst[k + 2 * AHEAD]]);
+            PREFETCH(&s[by_dst[k + 2 * AHEAD]]);
+        }
+        if (k + AHEAD < n) {
+            PREFETCH(data[by_dst[k + AHEAD]]);
+            PREFETCH(PyTuple_GET_ITEM(labels, s[by_dst[k + AHEAD]]));
+        }
+        int32_t e = by_dst[k];
+        if (PyDict_SetItem(ins[d[e]], PyTuple_GET_ITEM(labels, s[e]), data[e]) < 0) goto done;
+        Py_CLEAR(data[e]); /* the graph holds it now */
     }
     result = Py_NewRef(Py_None);
 done:
-    free(outs);
-    free(ins);
-    Py_XDECREF(template);
-    PyBuffer_Release(&src); PyBuffer_Release(&dst); PyBuffer_Release(&count); PyBuffer_Release(&first);
-    PyBuffer_Release(&last); PyBuffer_Release(&errors); PyBuffer_Release(&relation); PyBuffer_Release(&set_of);
+    for (Py_ssize_t e = 0; data && e < n; e++) Py_XDECREF(data[e]);
+    for (Py_ssize_t c = 0; c < nodes; c++) {
+        if (outs) Py_XDECREF(outs[c]);
+        if (ins) Py_XDECREF(ins[c]);
+    }
+    free(outs); free(ins); free(data); free(by_src); free(by_dst);
+    Py_XDECREF(template); Py_XDECREF(labels); Py_XDECREF(sets);
+    release(b, 8);
     return result;
 }
 

@@ -3,19 +3,29 @@
 :func:`forensics.graph.activity_graph` decides what links what (one link per event and
 edge, as node codes); this module turns those links into the ``networkx.DiGraph``:
 
-* :func:`aggregate` sums the links up per edge: one hash pass finds the edges, then
-  counts, first and last times, errors, the strongest relation and the distinct event
-  names (equal name sets numbered once);
+* :func:`aggregate` sums the links up per edge: counts, first and last times, errors, the
+  strongest relation and the distinct event names (equal name sets numbered once and
+  spelled once, as tuples), edges in the order of their first link;
 * :func:`attribute_dicts` makes the nodes' dicts, leaving out what is not known;
 * :func:`add_nodes` and :func:`add_edges` put nodes, then edges with their attribute dicts
   (aware UTC datetimes, equal name sets shared as one tuple), into an empty graph.
 
-Each step has two implementations that give identical results: the C extension
-``forensics/_edges.c`` (one pass over the links; dicts made without the interpreter
-loop), and numpy plus Python (reductions over integer arrays; :func:`edge_dicts` and
-:func:`fill`), used where the extension was not built or ``FORENSICS_GRAPHBUILD=python``.
-``tests/test_graphbuild.py`` holds the two to each other; ``bench/bench_graph.py``
-measures both and what the Python objects alone cost (``python_floor_seconds``).
+Each step has two implementations that give identical results:
+
+* the C extension ``forensics/_edges.c``. :func:`aggregate` is one pass over the links
+  through a hash table whose slots hold the edges' sums and name bits, so that a link
+  reads and writes one slot at random (fetched a few links ahead), after a cheaper pass
+  that checks the codes and estimates how many edges there are, to size the table once.
+  :func:`add_edges` makes the dicts without the interpreter loop and puts them into one
+  node's inner dict at a time (all edges of a source, then all of a target, each in edge
+  order), which keeps networkx's dicts in the cache;
+* numpy plus Python (reductions over integer arrays; :func:`edge_dicts` and :func:`fill`),
+  used where the extension was not built or ``FORENSICS_GRAPHBUILD=python`` is set; tests
+  switch to it with ``monkeypatch.setattr(graphbuild, "_edges", None)``.
+
+``tests/test_graphbuild.py`` holds the two to each other (``bash bench/edges_asan.sh`` runs
+it against a sanitizer build of the C); ``bench/bench_graph.py`` measures both and what the
+Python objects alone cost (``python_floor_seconds``).
 """
 
 from __future__ import annotations
@@ -42,16 +52,30 @@ _UTC = dt.UTC
 _EPOCH, _MICROSECOND = dt.datetime(1970, 1, 1), dt.timedelta(microseconds=1)
 #: Microseconds since the epoch of the first and last ``datetime``.
 _EARLIEST, _LATEST = (dt.datetime.min - _EPOCH) // _MICROSECOND, (dt.datetime.max - _EPOCH) // _MICROSECOND
+#: The dtype of each per-edge array of :class:`Edges`, in field order (what the C extension reads and writes).
+_EDGE_DTYPES = {"src": np.int32, "dst": np.int32, "count": np.int64, "first": np.int64, "last": np.int64,
+                "errors": np.int64, "relation": np.int8, "set_of": np.int32}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Edges:
     """Links summed up per (source, target) node code, one entry per edge in the order of its first link.
 
-    ``first``/``last`` are microseconds since the epoch (``_MAX``/``_MIN`` when no event
-    behind the edge has a time); ``relation`` is the strongest relation code of its links;
-    ``sets`` the distinct sets of event names (sorted tuples, in the order of the first
-    edge having each), ``set_of`` each edge's set.
+    Attributes
+    ----------
+    src, dst : numpy.ndarray
+        The edge's source and target node codes (int32).
+    count, errors : numpy.ndarray
+        How many links the edge has, and how many of their events failed (int64).
+    first, last : numpy.ndarray
+        Least and greatest event time, microseconds since the epoch (int64); ``_MAX`` and
+        ``_MIN`` when no event behind the edge has a time.
+    relation : numpy.ndarray
+        The strongest relation code of the edge's links (int8).
+    set_of : numpy.ndarray
+        The edge's set of event names, an index into ``sets`` (int32).
+    sets : list of tuple of str
+        The distinct sets of event names, each sorted, in the order of the first edge having it.
     """
 
     src: np.ndarray
@@ -86,27 +110,35 @@ def aggregate(
     Parameters
     ----------
     nodes
-        How many node codes there are.
+        How many node codes there are (below 2**31).
     src, dst, row, rel
         One entry per link: its source and target node codes, its event's row, its
         relation code (higher is stronger).
     times, failed, names
         Per event: ``eventTime`` as microseconds since the epoch (NaT the int64 minimum),
         whether it failed, ``eventName`` (a category column).
+
+    Returns
+    -------
+    Edges
+        One entry per distinct (source, target), in the order of its first link.
+
+    Raises
+    ------
+    ValueError
+        If a link names a node code outside ``0 .. nodes - 1`` or a row outside ``times``.
     """
     ranks, spelled = _ranks(names)
     if _edges is not None:
-        out = _edges.aggregate(
-            nodes, len(spelled), *(np.ascontiguousarray(a, dtype=t) for a, t in (
+        *columns, sets = _edges.aggregate(
+            nodes, tuple(spelled), *(np.ascontiguousarray(a, dtype=t) for a, t in (
                 (src, np.int32), (dst, np.int32), (row, np.int64), (rel, np.int8), (times, np.int64),
                 (failed, np.bool_), (ranks, np.int32))),
         )  # fmt: skip
-        src, dst, count, first, last, errors = (np.frombuffer(b, dtype=t) for b, t in zip(out, "i4 i4 i8 i8 i8 i8".split()))
-        relation, set_of, bounds, members = (np.frombuffer(b, dtype=t) for b, t in zip(out[6:], "i1 i4 i4 i4".split()))
-        names = np.asarray(spelled, dtype=object)[members].tolist()
-        sets = [tuple(names[lo:hi]) for lo, hi in itertools.pairwise(bounds.tolist())]
-        gc.collect(0)  # untracks the tuples of strings (see _action_sets)
-        return Edges(src, dst, count, first, last, errors, relation, set_of, sets)
+        return Edges(*(np.frombuffer(b, dtype=t) for b, t in zip(columns, _EDGE_DTYPES.values())), sets=sets)
+    for codes, end in ((src, nodes), (dst, nodes), (row, len(times))):
+        if len(codes) and (codes.min() < 0 or codes.max() >= end):
+            raise ValueError("aggregate: a link names a node or event out of range")
     group, pairs = pd.factorize(src.astype(np.int64) * nodes + dst)
     size = len(pairs)
     first = np.full(size, _MAX)
@@ -130,7 +162,7 @@ def _ranks(names: pd.Series) -> tuple[np.ndarray, list[str]]:
     rank = np.empty(len(categories) + 1, dtype=np.int32)
     rank[order] = np.arange(len(categories))
     rank[-1] = len(categories)  # code -1 (missing)
-    return rank[names.cat.codes.to_numpy()], categories[order].tolist()
+    return rank.take(names.cat.codes.to_numpy()), categories[order].tolist()  # take: faster than rank[codes]
 
 
 def _action_sets(group: np.ndarray, rank: np.ndarray, spelled: list[str], size: int) -> tuple[np.ndarray, list[tuple[str, ...]]]:
@@ -244,22 +276,48 @@ def add_nodes(graph: nx.DiGraph, nodes: list[str], node_data: list[dict[str, str
 def add_edges(graph: nx.DiGraph, labels: list[str], edges: Edges, relations: tuple[str, ...]) -> None:
     """Put the aggregated ``edges`` into a graph holding their nodes (:func:`add_nodes`), with their attribute dicts.
 
-    ``labels`` is the node of each node code; ``relations`` the name of each relation
-    code. The (source, target) pairs of ``edges`` are unique and the graph has no edges
-    yet; each edge gets a dict of its own (see :func:`edge_dicts`).
+    Parameters
+    ----------
+    graph
+        A graph whose ``_succ`` and ``_pred`` hold an empty dict for every node an edge
+        names, and no edges yet.
+    labels
+        The node (label) of each node code.
+    edges
+        What :func:`aggregate` returned; its (source, target) pairs are unique.
+    relations
+        The name of each relation code.
+
+    Each edge gets a dict of its own (see :func:`edge_dicts`); ``succ[u][v]`` and
+    ``pred[v][u]`` are the same dict, and every inner dict gets its edges in edge order.
+    Where an edge's first and last times are equal the C extension makes one datetime for
+    both (they are immutable).
+
+    Raises
+    ------
+    ValueError
+        If a time is outside ``datetime``'s years 1-9999 (as pandas says it); from the C
+        extension also if a code is out of range (numpy raises IndexError).
+    KeyError
+        If a node an edge names has no dict in ``_succ`` or ``_pred``.
     """
-    known = np.concatenate([edges.first[edges.first != _MAX], edges.last[edges.last != _MIN]])
-    if _edges is not None and (not len(known) or _EARLIEST <= known.min() and known.max() <= _LATEST):
-        _edges.insert_edges(
-            graph._succ, graph._pred, labels, edges.src, edges.dst, edges.count, edges.first, edges.last,
-            edges.errors, edges.relation, tuple(relations), edges.set_of, edges.sets, _UTC,
-        )  # fmt: skip
+    if _edges is not None and _datetime_range(edges.first, _MAX) and _datetime_range(edges.last, _MIN):
+        src, dst, count, first, last, errors, relation, set_of = (
+            np.ascontiguousarray(getattr(edges, field), dtype=t) for field, t in _EDGE_DTYPES.items())
+        _edges.insert_edges(graph._succ, graph._pred, labels, src, dst, count, first, last, errors, relation,
+                            tuple(relations), set_of, edges.sets, _UTC)  # fmt: skip
         return
-    succ, pred = graph._succ, graph._pred  # years out of datetime's range: utc_datetimes says which
+    succ, pred = graph._succ, graph._pred  # or years out of datetime's range: utc_datetimes says which
     sources, targets = (np.asarray(labels, dtype=object)[codes].tolist() for codes in (edges.src, edges.dst))
     for u, v, data in zip(sources, targets, edge_dicts(edges, relations)):
         succ[u][v] = data
         pred[v][u] = data
+
+
+def _datetime_range(micros: np.ndarray, unknown: int) -> bool:
+    """Whether every time in ``micros`` but the ``unknown`` marker falls in ``datetime``'s years 1-9999."""
+    known = micros[micros != unknown]
+    return not len(known) or (_EARLIEST <= known.min() and known.max() <= _LATEST)
 
 
 def fill(

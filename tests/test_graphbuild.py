@@ -114,23 +114,37 @@ def summed(case: dict, monkeypatch, c: bool) -> graphbuild.Edges:
                          times=case["times"], failed=case["failed"], names=case["names"])  # fmt: skip
 
 
+CASES = [(9, 130, 3000), (70_000, 5, 20_000), (300, 400, 50_000), (3, 0, 100), (1, 1, 1), (5, 3, 0), (2**17, 64, 4000),
+         (400, 65, 30_000), (40, 1, 5000)]  # fmt: skip
+
+
 @needs_c
-@pytest.mark.parametrize(
-    ("nodes", "names", "links"),
-    [(9, 130, 3000), (70_000, 5, 20_000), (300, 400, 50_000), (3, 0, 100), (1, 1, 1), (5, 3, 0), (2**17, 64, 4000)],
-)
+@pytest.mark.parametrize(("nodes", "names", "links"), CASES)
 def test_c_sums_links_exactly_as_numpy(monkeypatch, nodes, names, links):
+    """>64 and >300 names (bits past the slot's own word), no links, self-loops, node codes past 2**16."""
     case = random_links(nodes + names + links, nodes, names, links)
     c, py = summed(case, monkeypatch, True), summed(case, monkeypatch, False)
     for field in ("src", "dst", "count", "first", "last", "errors", "relation", "set_of"):
         assert getattr(c, field).tolist() == getattr(py, field).tolist(), field
+        assert getattr(c, field).dtype == graphbuild._EDGE_DTYPES[field], field
     assert c.sets == py.sets and c.actions == py.actions
     assert len({id(s) for s in c.actions}) == len(c.sets)  # edges with equal names share one tuple
+    pairs = list(zip(c.src.tolist(), c.dst.tolist()))
+    assert pairs == list(dict.fromkeys(zip(case["src"].tolist(), case["dst"].tolist())))  # first-link order
 
 
 @needs_c
-def test_c_fills_the_graph_exactly_as_python(monkeypatch):
-    case = random_links(5, 400, 90, 30_000)
+def test_a_table_too_small_at_first_grows():
+    """The C table is sized from an estimate of the edge count; when that is short it grows (here from 16 slots)."""
+    case = random_links(21, 3000, 200, 60_000)
+    ranks, spelled = graphbuild._ranks(case["names"])
+    args = [case["src"], case["dst"], case["row"], case["rel"], case["times"], case["failed"], ranks]
+    sized, grown = (graphbuild._edges.aggregate(3000, tuple(spelled), *args, *start) for start in ((), (16,)))
+    assert sized == grown and len(sized[0]) // 4 > 10_000
+
+
+def built_graphs(case: dict, monkeypatch) -> tuple[nx.DiGraph, nx.DiGraph]:
+    """The graph of ``case`` made by the C extension, and by numpy and Python."""
     graphs = []
     for c in (True, False):
         edges = summed(case, monkeypatch, c)
@@ -143,16 +157,45 @@ def test_c_fills_the_graph_exactly_as_python(monkeypatch):
             add_nodes(graph, [labels[i] for i in used], [{"kind": "k"} for _ in used])
             add_edges(graph, labels, edges, RELATIONS)
         graphs.append(graph)
-    made, plain = graphs
+    return graphs[0], graphs[1]
+
+
+@needs_c
+@pytest.mark.parametrize(("nodes", "names", "links"), [(400, 90, 30_000), *CASES[:6]])
+def test_c_fills_the_graph_exactly_as_python(monkeypatch, nodes, names, links):
+    made, plain = built_graphs(random_links(nodes * 7 + names + links, nodes, names, links), monkeypatch)
     assert nx.utils.graphs_equal(made, plain) and list(made.edges) == list(plain.edges)
-    assert all(list(made.pred[n]) == list(plain.pred[n]) for n in made)
+    assert all(list(made.succ[n]) == list(plain.succ[n]) and list(made.pred[n]) == list(plain.pred[n]) for n in made)
     for (_, _, got), (_, _, want) in zip(made.edges(data=True), plain.edges(data=True)):
         assert list(got) == list(want) == ["count", "first_seen", "last_seen", "actions", "errors", "relation"]
         assert all(type(got[k]) is type(want[k]) for k in got)
         assert got["first_seen"] is None or got["first_seen"].tzinfo is dt.UTC
-    u, v = next(iter(made.edges))
-    assert made.succ[u][v] is made.pred[v][u]  # one dict per edge, in both directions
+        assert got["last_seen"] is None or got["last_seen"].tzinfo is dt.UTC
+    for u, v, data in made.edges(data=True):
+        assert made.succ[u][v] is made.pred[v][u]  # one dict per edge, in both directions
+        assert not gc.is_tracked(data)  # only untracked values: the collector never walks the edge dicts
     assert len({id(d) for _, _, d in made.edges(data=True)}) == made.number_of_edges()
+    assert len({id(d["actions"]) for _, _, d in made.edges(data=True)}) == len({d["actions"] for _, _, d in made.edges(data=True)})
+
+
+def test_edge_times_at_the_ends_of_datetime(way):
+    """Times at the first and last microsecond datetime has, leap days, before the epoch: the same datetimes both ways."""
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    stamps = [dt.datetime(1, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+              dt.datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=dt.UTC), dt.datetime(1600, 2, 29, 12, tzinfo=dt.UTC),
+              dt.datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC), epoch]  # fmt: skip
+    micros = np.array([(s - epoch) // dt.timedelta(microseconds=1) for s in stamps])
+    n = len(stamps)
+    edges = graphbuild.Edges(np.zeros(n, dtype=np.int32), np.arange(n, dtype=np.int32), np.ones(n, dtype=np.int64),
+                             micros, micros[::-1].copy(), np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int8),
+                             np.zeros(n, dtype=np.int32), sets=[("A",)])  # fmt: skip
+    labels = [f"n{i}" for i in range(n)]
+    graph = nx.DiGraph()
+    add_nodes(graph, labels, [{} for _ in labels])
+    add_edges(graph, labels, edges, RELATIONS)
+    assert [graph.succ["n0"][v]["first_seen"] for v in labels] == stamps
+    assert [graph.succ["n0"][v]["last_seen"] for v in labels] == stamps[::-1]
+    assert all(d["first_seen"].tzinfo is dt.UTC and type(d["last_seen"]) is dt.datetime for d in graph.succ["n0"].values())
 
 
 def test_years_out_of_range_are_refused_the_way_datetime_says(way):
@@ -170,39 +213,84 @@ def test_node_dicts_leave_out_what_is_not_known(way):
     assert attribute_dicts(("kind", "type", "name"), columns) == [{"kind": "k", "type": "t"}, {"type": "u", "name": "n"}, {}]
 
 
+def test_links_out_of_range_are_refused(way):
+    """A node code past ``nodes`` or a row past the events is a ValueError on both ways, never a wrong graph."""
+    case = random_links(4, 10, 3, 50)
+    for field, value in (("src", 10), ("dst", -1), ("row", 500)):
+        bad = dict(case, **{field: case[field].copy()})
+        bad[field][7] = value
+        with pytest.raises(ValueError, match="out of range"):
+            aggregate(bad["nodes"], bad["src"], bad["dst"], bad["row"], bad["rel"], times=bad["times"],
+                      failed=bad["failed"], names=bad["names"])  # fmt: skip
+
+
 @needs_c
 def test_c_refuses_codes_out_of_range_and_bad_buffers():
     c = graphbuild._edges
-    one64, one32 = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int32)
-    good = [np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.int32), one64, np.zeros(1, dtype=np.int8), one64,
-            np.zeros(1, dtype=bool), one32]  # fmt: skip
-    assert c.aggregate(1, 1, *good)[2] == np.int64(1).tobytes()
+    one64, one32, one8 = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.int8)
+    good = [one32, one32, one64, one8, one64, np.zeros(1, dtype=bool), one32]  # src dst row rel times failed rank
+    counted = c.aggregate(1, ("A",), *good)
+    assert counted[2] == np.int64(1).tobytes() and counted[8] == [("A",)]
     for at, bad in [(0, np.array([1], dtype=np.int32)), (1, np.array([-1], dtype=np.int32)), (2, np.array([1])),
-                    (6, np.array([2], dtype=np.int32))]:  # fmt: skip
+                    (2, np.array([-1])), (6, np.array([2], dtype=np.int32)), (6, np.array([-1], dtype=np.int32))]:  # fmt: skip
         with pytest.raises(ValueError, match="out of range"):
-            c.aggregate(1, 1, *good[:at], bad, *good[at + 1 :])
-    with pytest.raises(TypeError, match="items of 4 bytes"):
-        c.aggregate(1, 1, np.zeros(1), *good[1:])
-    with pytest.raises(ValueError, match="expected 1 items"):
-        c.aggregate(1, 1, good[0], np.zeros(2, dtype=np.int32), *good[2:])
-    with pytest.raises(ValueError, match="contiguous|C-contiguous"):
-        c.aggregate(1, 1, np.zeros(4, dtype=np.int32)[::2], *good[1:])
+            c.aggregate(1, ("A",), *good[:at], bad, *good[at + 1 :])
+    for at, bad, message in [
+        (0, np.zeros(1), "src: expected integer items of 4 bytes, got format 'd'"),
+        (2, np.zeros(1, dtype=np.uint64), "row: expected integer items of 8 bytes, got format 'L'"),
+        (4, np.zeros(1, dtype=">i8"), "times: expected integer items of 8 bytes, got format '>q'"),
+        (5, np.zeros(1, dtype=np.int8), "failed: expected bool items of 1 bytes"),
+        (3, b"\x00", "rel: expected integer items"),
+    ]:
+        with pytest.raises(TypeError, match=message):
+            c.aggregate(1, ("A",), *good[:at], bad, *good[at + 1 :])
+    with pytest.raises(ValueError, match="dst: expected 1 items, got 2"):
+        c.aggregate(1, ("A",), good[0], np.zeros(2, dtype=np.int32), *good[2:])
+    with pytest.raises(ValueError, match="rank: expected 1 items, got 0"):
+        c.aggregate(1, ("A",), *good[:6], np.zeros(0, dtype=np.int32))
+    with pytest.raises(ValueError, match="contiguous"):
+        c.aggregate(1, ("A",), np.zeros(4, dtype=np.int32)[::2], np.zeros(2, dtype=np.int32), *good[2:])
+    with pytest.raises(ValueError, match="one-dimensional"):
+        c.aggregate(1, ("A",), np.zeros((1, 1), dtype=np.int32), *good[1:])
+    with pytest.raises(TypeError, match="tuple of str"):
+        c.aggregate(1, (b"A",), *good)
+    with pytest.raises(ValueError, match="node count"):
+        c.aggregate(2**31, ("A",), *good)
     graph = nx.DiGraph()
     add_nodes(graph, ["a"], [{}])
-    edge = [one32, one32, one64, one64, one64, one64, np.zeros(1, dtype=np.int8)]
+    edge = [one32, one32, one64, one64, one64, one64, one8]  # src dst count first last errors relation
     with pytest.raises(ValueError, match="out of range"):
         c.insert_edges(graph._succ, graph._pred, ["a"], *edge, RELATIONS, np.array([3], dtype=np.int32), [()], dt.UTC)
+    with pytest.raises(ValueError, match="out of range"):
+        c.insert_edges(graph._succ, graph._pred, ["a"], *edge[:6], np.array([5], dtype=np.int8), RELATIONS, one32, [()], dt.UTC)
+    with pytest.raises(TypeError, match="count: expected integer items of 8 bytes"):
+        c.insert_edges(graph._succ, graph._pred, ["a"], one32, one32, one32, *edge[3:], RELATIONS, one32, [()], dt.UTC)
     with pytest.raises(KeyError, match="no adjacency dict"):
         c.insert_edges(graph._succ, graph._pred, ["z"], *edge, RELATIONS, one32, [()], dt.UTC)
+    with pytest.raises(TypeError):
+        c.insert_edges(graph._succ, graph._pred, ["a"], *edge, RELATIONS, one32, [()], "UTC")
     assert graph.number_of_edges() == 0
+    c.insert_edges(graph._succ, graph._pred, ["a"], *edge, RELATIONS, one32, [()], dt.UTC)
+    assert graph.succ["a"]["a"] == {"count": 0, "first_seen": dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+                                    "last_seen": dt.datetime(1970, 1, 1, tzinfo=dt.UTC), "actions": (), "errors": 0,
+                                    "relation": "ip"}  # fmt: skip
 
 
 @needs_c
 def test_c_keeps_reference_counts(monkeypatch):
     case = random_links(8, 60, 20, 5000)
+    ranks, spelled = graphbuild._ranks(case["names"])
+    spelled = tuple("".join(["n-", name]) for name in spelled)  # objects of this test's own
+    args = [case["src"], case["dst"], case["row"], case["rel"], case["times"], case["failed"], ranks]
+    before = [sys.getrefcount(x) for x in spelled]
+    for _ in range(3):
+        out = graphbuild._edges.aggregate(60, spelled, *args)
+        assert sum(len(s) for s in out[8]) > len(spelled)
+        del out
+    assert [sys.getrefcount(x) for x in spelled] == before
     edges = summed(case, monkeypatch, True)
     labels = [f"n{i}" for i in range(60)]
-    relations = tuple("".join(["rel-", name]) for name in RELATIONS)  # objects of this test's own
+    relations = tuple("".join(["rel-", name]) for name in RELATIONS)
     watched = [*labels, *(s for s in edges.sets if s), *relations]  # not the shared empty tuple
     before = [sys.getrefcount(x) for x in watched]
     for _ in range(3):
