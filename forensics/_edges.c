@@ -553,6 +553,29 @@ static PyObject *edge_dict(PyObject *template, Py_ssize_t e, const int64_t *coun
     return data;
 }
 
+/* Put each edge's dict into inner[own[e]] under the label of other[e], in the given order (one
+ * node's inner dict at a time); `release` drops the dicts' own references once the graph holds
+ * them. Returns -1 with an exception set. */
+static int insert_side(PyObject **inner, const int32_t *own, const int32_t *other, const int32_t *order, Py_ssize_t n,
+                       PyObject *labels, PyObject **data, int release) {
+    for (Py_ssize_t k = 0; k < n; k++) {
+        /* fetched ahead: where the dict and the key are, then themselves (the insertion raises
+         * their reference counts) */
+        if (k + 2 * AHEAD < n) {
+            PREFETCH(&data[order[k + 2 * AHEAD]]);
+            PREFETCH(&other[order[k + 2 * AHEAD]]);
+        }
+        if (k + AHEAD < n) {
+            PREFETCH(data[order[k + AHEAD]]);
+            PREFETCH(PyTuple_GET_ITEM(labels, other[order[k + AHEAD]]));
+        }
+        int32_t e = order[k];
+        if (PyDict_SetItem(inner[own[e]], PyTuple_GET_ITEM(labels, other[e]), data[e]) < 0) return -1;
+        if (release) Py_CLEAR(data[e]);
+    }
+    return 0;
+}
+
 static PyObject *insert_edges(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *succ, *pred, *labels_in, *arg[8], *relation_names, *sets_in, *tz;
@@ -608,33 +631,8 @@ static PyObject *insert_edges(PyObject *self, PyObject *args) {
                             PyTuple_GET_ITEM(relation_names, rl[e]), tz);
         if (!data[e]) goto done;
     }
-    for (Py_ssize_t k = 0; k < n; k++) {
-        /* fetched ahead: where the dict and the key are, then themselves (the insertion raises
-         * their reference counts) */
-        if (k + 2 * AHEAD < n) {
-            PREFETCH(&data[by_src[k + 2 * AHEAD]]);
-            PREFETCH(&d[by_src[k + 2 * AHEAD]]);
-        }
-        if (k + AHEAD < n) {
-            PREFETCH(data[by_src[k + AHEAD]]);
-            PREFETCH(PyTuple_GET_ITEM(labels, d[by_src[k + AHEAD]]));
-        }
-        int32_t e = by_src[k];
-        if (PyDict_SetItem(outs[s[e]], PyTuple_GET_ITEM(labels, d[e]), data[e]) < 0) goto done;
-    }
-    for (Py_ssize_t k = 0; k < n; k++) {
-        if (k + 2 * AHEAD < n) {
-            PREFETCH(&data[by_dst[k + 2 * AHEAD]]);
-            PREFETCH(&s[by_dst[k + 2 * AHEAD]]);
-        }
-        if (k + AHEAD < n) {
-            PREFETCH(data[by_dst[k + AHEAD]]);
-            PREFETCH(PyTuple_GET_ITEM(labels, s[by_dst[k + AHEAD]]));
-        }
-        int32_t e = by_dst[k];
-        if (PyDict_SetItem(ins[d[e]], PyTuple_GET_ITEM(labels, s[e]), data[e]) < 0) goto done;
-        Py_CLEAR(data[e]); /* the graph holds it now */
-    }
+    if (insert_side(outs, s, d, by_src, n, labels, data, 0) < 0 || insert_side(ins, d, s, by_dst, n, labels, data, 1) < 0)
+        goto done;
     result = Py_NewRef(Py_None);
 done:
     for (Py_ssize_t e = 0; data && e < n; e++) Py_XDECREF(data[e]);
