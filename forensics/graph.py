@@ -397,17 +397,17 @@ def _resource_links(
     ``row_names`` is the ``eventName`` code of each resources row, ``kept`` whether its
     event was selected.
     """
-    actions = [base_action(str(c)) for c in names.cat.categories]
-    if not {link.event for link in RESOURCE_LINKS} & set(actions):
+    linking = _flag_table(names, [link.event for link in RESOURCE_LINKS], "action")
+    if not linking.any():
         return []
-    take = np.flatnonzero(kept & _flag_table(names, [link.event for link in RESOURCE_LINKS], "action")[row_names])
-    code_of = {str(t): i for i, t in enumerate(resources["type"].cat.categories)}
-    rows, types, row_names = resources["row"].to_numpy()[take], resources["type"].cat.codes.to_numpy()[take], row_names[take]
+    take = np.flatnonzero(kept & linking[row_names])
+    types = resources["type"]
+    rows, type_codes, row_names = resources["row"].to_numpy()[take], types.cat.codes.to_numpy()[take], row_names[take]
     out = []
     for link in RESOURCE_LINKS:
         mine = _flag_table(names, [link.event], "action")[row_names]
-        sources = np.flatnonzero(mine & (types == code_of.get(link.source, -2)))
-        targets = np.flatnonzero(mine & (types == code_of.get(link.target, -2)))
+        sources = np.flatnonzero(mine & _flag_table(types, [link.source])[type_codes])
+        targets = np.flatnonzero(mine & _flag_table(types, [link.target])[type_codes])
         if len(sources) and len(targets):
             i, j = _same_values(rows[sources], rows[targets])
             out.append((arn[take[sources[i]]], arn[take[targets[j]]], rows[sources[i]], link.relation))

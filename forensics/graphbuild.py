@@ -307,11 +307,9 @@ def add_edges(graph: nx.DiGraph, labels: list[str], edges: Edges, relations: tup
         _edges.insert_edges(graph._succ, graph._pred, labels, src, dst, count, first, last, errors, relation,
                             tuple(relations), set_of, edges.sets, _UTC)  # fmt: skip
         return
-    succ, pred = graph._succ, graph._pred  # or years out of datetime's range: utc_datetimes says which
+    # or years out of datetime's range: utc_datetimes says which
     sources, targets = (np.asarray(labels, dtype=object)[codes].tolist() for codes in (edges.src, edges.dst))
-    for u, v, data in zip(sources, targets, edge_dicts(edges, relations)):
-        succ[u][v] = data
-        pred[v][u] = data
+    _put_edges(graph, sources, targets, edge_dicts(edges, relations))
 
 
 def _datetime_range(micros: np.ndarray, unknown: int) -> bool:
@@ -335,6 +333,11 @@ def fill(
     ``nodes``. ``tests/test_graphbuild.py`` checks the result equals the public construction.
     """
     add_nodes(graph, nodes, node_data)
+    _put_edges(graph, sources, targets, edge_data)
+
+
+def _put_edges(graph: nx.DiGraph, sources: list[str], targets: list[str], edge_data: list[dict[str, object]]) -> None:
+    """Python's way of putting edges between nodes already in ``graph``: one dict each, seen from both ends."""
     succ, pred = graph._succ, graph._pred
     for u, v, data in zip(sources, targets, edge_data):
         succ[u][v] = data
