@@ -7,14 +7,18 @@
  * min/max/bincount reductions and name bit sets); Python does the second at about a
  * microsecond an edge. Here:
  *
- *   aggregate(nodes, spelled, src, dst, row, rel, times, failed, rank)
- *       a quick pass estimates how many edges there are (HyperLogLog), so that the hash
- *       table is made the right size at once; then one pass over the links through that
- *       table, whose slots hold the edges' sums and event names as bits (a link reads
- *       and writes its slot and nothing else at random, fetched a few links ahead),
- *       numbering the edges in the order of their first link (pd.factorize's order).
- *       Equal name sets are then numbered once and spelled once, as tuples of the
- *       `spelled` strings.
+ *   aggregate(nodes, spelled, parts, times, failed, rank)
+ *       parts: a list of (src, dst, row, mask, relation), link i of a part joining
+ *       src[i] to dst[i] from event row[i] (row None: event i) where mask[i] (mask None:
+ *       every i), so that numpy need not pick out and concatenate the links first.
+ *       A quick pass checks the links and estimates how many edges there are
+ *       (HyperLogLog), so that the hash table is made the right size at once; then one
+ *       pass over the links through that table, whose slots hold the edges' sums and
+ *       event names as bits (a link reads and writes its slot and nothing else at
+ *       random, fetched a few links ahead), numbering the edges in the order of their
+ *       first link (pd.factorize's order). Equal name sets are then numbered once and
+ *       spelled once, as tuples of the `spelled` strings. Also returns which events gave
+ *       a link.
  *   insert_edges(succ, pred, labels, src, dst, count, first, last, errors, relation,
  *                relation_names, set_of, sets, tz)
  *       makes each edge's dict {count, first_seen, last_seen, actions, errors, relation}
@@ -189,28 +193,69 @@ static uint64_t *side_block(Sums *t, int32_t edge) {
     return t->blocks + (Py_ssize_t)t->block_of[edge] * t->words;
 }
 
+/* One part of the links (see aggregate): link i where mask[i] (mask NULL: every i), from
+ * event row[i] (row NULL: event i). */
+typedef struct {
+    const int32_t *src, *dst;
+    const int64_t *row;
+    const uint8_t *mask;
+    Py_ssize_t n;
+    int8_t relation;
+} Part;
+
+/* How many of a part's entries are picked out at a time (into the cache) before their links are summed. */
+#define CHUNK 1024
+
+/* Links picked out of a part (sources, targets, event rows), all of one relation. */
+typedef struct {
+    int32_t u[CHUNK], v[CHUNK];
+    int64_t row[CHUNK];
+    Py_ssize_t n;
+    int8_t relation;
+} Chunk;
+
+/* The links among entries from .. from + CHUNK of part p, without branches on the mask. */
+static void pick(const Part *p, Py_ssize_t from, Chunk *c) {
+    Py_ssize_t end = p->n - from < CHUNK ? p->n : from + CHUNK, n = 0;
+    for (Py_ssize_t i = from; i < end; i++) {
+        c->u[n] = p->src[i];
+        c->v[n] = p->dst[i];
+        c->row[n] = p->row ? p->row[i] : i;
+        n += p->mask ? p->mask[i] != 0 : 1;
+    }
+    c->n = n;
+    c->relation = p->relation;
+}
+
 /* About how many distinct edges the links make, so that the table is made big enough at
  * once (growing it, a bigger table zeroed and every edge moved, costs more than this pass);
- * `bad` is set to the first link whose node codes are out of range, if any. The estimate is
- * HyperLogLog's raw one with 4096 registers: within a few percent from some ten thousand
- * edges on; below that it is too high, which costs a few hundred KB. */
-static double estimate_edges(Py_ssize_t links, Py_ssize_t nodes, const int32_t *src, const int32_t *dst,
+ * sets `bad` to the first link whose node codes or event row are out of range, or that is
+ * one too many for the edges' int32 counts, if any. The estimate is HyperLogLog's raw one with 4096
+ * registers: within a few percent from some ten thousand edges on; below that it is too
+ * high, which costs a few hundred KB. */
+static double estimate_edges(const Part *parts, Py_ssize_t count, Py_ssize_t nodes, Py_ssize_t events,
                              Py_ssize_t *bad) {
     uint8_t most[4096] = {0}; /* per register, the most leading zeros + 1 of the hashes' other bits */
-    for (Py_ssize_t i = 0; i < links; i++) {
-        int64_t u = src[i], v = dst[i];
-        if (u < 0 || u >= nodes || v < 0 || v >= nodes) {
-            *bad = i;
-            return 0;
+    Py_ssize_t n = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        const Part *p = &parts[k];
+        for (Py_ssize_t i = 0; i < p->n; i++) { /* an entry the mask leaves out counts for nothing */
+            int64_t u = p->src[i], v = p->dst[i], r = p->row ? p->row[i] : i;
+            int in = p->mask ? p->mask[i] != 0 : 1;
+            if (in & ((u < 0) | (u >= nodes) | (v < 0) | (v >= nodes) | (r < 0) | (r >= events) | (n == INT32_MAX))) {
+                *bad = n;
+                return 0;
+            }
+            uint64_t hash = mix((uint64_t)edge_key(u, v, nodes));
+            uint8_t zeros = (uint8_t)((leading_zeros(hash << 12 | 1ULL << 11) + 1) * in);
+            if (zeros > most[hash >> 52]) most[hash >> 52] = zeros;
+            n += in;
         }
-        uint64_t hash = mix((uint64_t)edge_key(u, v, nodes));
-        uint8_t zeros = (uint8_t)(leading_zeros(hash << 12 | 1ULL << 11) + 1);
-        if (zeros > most[hash >> 52]) most[hash >> 52] = zeros;
     }
     double sum = 0;
     for (int j = 0; j < 4096; j++) sum += 1.0 / (double)(1ULL << most[j]);
     double estimate = 0.7213 / (1 + 1.079 / 4096) * 4096.0 * 4096.0 / sum;
-    return estimate < (double)links ? estimate : (double)links;
+    return estimate < (double)n ? estimate : (double)n;
 }
 
 /* Bit positions for the names by how many events have each (`rank`, checked), most first;
@@ -243,24 +288,24 @@ static int make_table(Sums *t, double slots) {
     return !t->slot || (t->words && !t->block_of) ? -1 : 0;
 }
 
-/* The pass over the links (node codes checked). Returns 0, -1 when out of memory, or 1 + the
- * first link whose row is out of range. */
-static Py_ssize_t sum_links(Sums *t, Py_ssize_t links, Py_ssize_t nodes, Py_ssize_t events, Py_ssize_t names,
-                            const int32_t *src, const int32_t *dst, const int64_t *row, const int8_t *rel,
-                            const int64_t *times, const uint8_t *failed, const int32_t *rank) {
+/* Sums up a chunk's links (checked by estimate_edges), marking each link's event in
+ * `linked`. Returns 0, or -1 when out of memory. */
+static int sum_chunk(Sums *t, const Chunk *c, Py_ssize_t nodes, Py_ssize_t names, const int64_t *times,
+                     const uint8_t *failed, const int32_t *rank, uint8_t *linked) {
+    Py_ssize_t links = c->n;
     uint64_t hashes[AHEAD]; /* of the next links' keys, computed when their slots are fetched */
-    for (Py_ssize_t i = 0; i < AHEAD && i < links; i++) hashes[i] = mix((uint64_t)edge_key(src[i], dst[i], nodes));
+    for (Py_ssize_t i = 0; i < AHEAD && i < links; i++) hashes[i] = mix((uint64_t)edge_key(c->u[i], c->v[i], nodes));
     for (Py_ssize_t i = 0; i < links; i++) {
         uint64_t hash = hashes[i % AHEAD];
         if (i + AHEAD < links) {
-            uint64_t next = mix((uint64_t)edge_key(src[i + AHEAD], dst[i + AHEAD], nodes));
+            uint64_t next = mix((uint64_t)edge_key(c->u[i + AHEAD], c->v[i + AHEAD], nodes));
             const Slot *ahead = &t->slot[next & t->mask];
             hashes[i % AHEAD] = next;
             PREFETCH(ahead);
             PREFETCH((const char *)ahead + sizeof *ahead - 1); /* a slot may straddle two cache lines */
         }
-        int64_t r = row[i], key = edge_key(src[i], dst[i], nodes);
-        if (r < 0 || r >= events) return 1 + i;
+        int64_t r = c->row[i], key = edge_key(c->u[i], c->v[i], nodes);
+        linked[r] = 1;
         uint64_t h = hash & t->mask;
         while (t->slot[h].key != key && t->slot[h].key) h = (h + 1) & t->mask;
         Slot *e = &t->slot[h];
@@ -282,7 +327,7 @@ static Py_ssize_t sum_links(Sums *t, Py_ssize_t links, Py_ssize_t nodes, Py_ssiz
         e->first = known < e->first ? known : e->first;
         e->last = when > e->last ? when : e->last;
         e->errors += failed[r] != 0;
-        e->relation = rel[i] > e->relation ? rel[i] : e->relation;
+        e->relation = c->relation > e->relation ? c->relation : e->relation;
         int32_t k = rank[r], p = k >= 0 && k <= names ? t->position[k] : INT32_MAX; /* checked, unless changed since */
         if (p < 64) {
             e->bits |= 1ULL << p;
@@ -292,6 +337,24 @@ static Py_ssize_t sum_links(Sums *t, Py_ssize_t links, Py_ssize_t nodes, Py_ssiz
             block[(p - 64) / 64] |= 1ULL << (p % 64);
         }
     }
+    return 0;
+}
+
+/* The pass over the parts' links, a chunk at a time. Returns 0, or -1 when out of memory. */
+static int sum_links(Sums *t, const Part *parts, Py_ssize_t count, Py_ssize_t nodes, Py_ssize_t names,
+                     const int64_t *times, const uint8_t *failed, const int32_t *rank, uint8_t *linked) {
+    Chunk *c = malloc(sizeof *c);
+    if (!c) return -1;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        for (Py_ssize_t from = 0; from < parts[k].n; from += CHUNK) {
+            pick(&parts[k], from, c);
+            if (sum_chunk(t, c, nodes, names, times, failed, rank, linked) < 0) {
+                free(c);
+                return -1;
+            }
+        }
+    }
+    free(c);
     return 0;
 }
 
@@ -360,30 +423,68 @@ static PyObject *spell(const Sums *t, const uint64_t *bits, Py_ssize_t e, PyObje
     return tuple;
 }
 
+/* The parts' arrays, checked, into `part` (their buffers into `b`, four per part). */
+static int get_parts(PyObject *tuple, Part *part, Py_buffer *b) {
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(tuple); k++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, k);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 5) {
+            PyErr_SetString(PyExc_TypeError, "aggregate: each part must be a tuple (src, dst, row, mask, relation)");
+            return -1;
+        }
+        PyObject *row = PyTuple_GET_ITEM(item, 2), *mask = PyTuple_GET_ITEM(item, 3), *code = PyTuple_GET_ITEM(item, 4);
+        if (!PyLong_Check(code)) {
+            PyErr_Format(PyExc_TypeError, "aggregate: part %zd: relation must be an int", k);
+            return -1;
+        }
+        long relation = PyLong_AsLong(code);
+        if (relation == -1 && PyErr_Occurred()) return -1;
+        if (relation < 0 || relation > INT8_MAX) {
+            PyErr_Format(PyExc_ValueError, "aggregate: part %zd: relation %ld out of range", k, relation);
+            return -1;
+        }
+        Py_buffer *pb = &b[4 * k];
+        if (get_array(PyTuple_GET_ITEM(item, 0), &pb[0], "src", 'i', 4, -1)) return -1;
+        Py_ssize_t n = pb[0].len / 4;
+        if (get_array(PyTuple_GET_ITEM(item, 1), &pb[1], "dst", 'i', 4, n) ||
+            (row != Py_None && get_array(row, &pb[2], "row", 'i', 8, n)) ||
+            (mask != Py_None && get_array(mask, &pb[3], "mask", '?', 1, n)))
+            return -1;
+        part[k] = (Part){pb[0].buf, pb[1].buf, row == Py_None ? NULL : pb[2].buf, mask == Py_None ? NULL : pb[3].buf,
+                         n, (int8_t)relation};
+    }
+    return 0;
+}
+
 static PyObject *aggregate(PyObject *self, PyObject *args) {
     (void)self;
     Py_ssize_t nodes, slots = 0; /* slots: the table's first size, for tests (0: from the estimate) */
-    PyObject *spelled, *arg[7];
-    if (!PyArg_ParseTuple(args, "nO!OOOOOOO|n:aggregate", &nodes, &PyTuple_Type, &spelled, &arg[0], &arg[1], &arg[2],
-                          &arg[3], &arg[4], &arg[5], &arg[6], &slots))
+    PyObject *spelled, *list, *arg[3];
+    if (!PyArg_ParseTuple(args, "nO!O!OOO|n:aggregate", &nodes, &PyTuple_Type, &spelled, &PyList_Type, &list,
+                          &arg[0], &arg[1], &arg[2], &slots))
         return NULL;
-    Py_buffer b[7] = {{0}};
-    PyObject *out[9] = {NULL}, *result = NULL;
-    void *p[8];
+    PyObject *parts = PyList_AsTuple(list); /* the parts stay as they are while in use */
+    if (!parts) return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(parts);
+    Py_buffer b[3] = {{0}}, *pb = calloc((size_t)(4 * count + 1), sizeof *pb);
+    Part *part = malloc((size_t)(count + 1) * sizeof *part);
+    PyObject *out[10] = {NULL}, *result = NULL;
+    void *p[9];
     Sums t = {0};
     uint64_t *bits = NULL;
     int32_t *first_edge = NULL;
     uint64_t *scratch = NULL;
     Frequency *frequency = NULL;
     Py_ssize_t names = PyTuple_GET_SIZE(spelled);
-    if (get_array(arg[0], &b[0], "src", 'i', 4, -1) || get_array(arg[1], &b[1], "dst", 'i', 4, b[0].len / 4) ||
-        get_array(arg[2], &b[2], "row", 'i', 8, b[0].len / 4) || get_array(arg[3], &b[3], "rel", 'i', 1, b[0].len / 4) ||
-        get_array(arg[4], &b[4], "times", 'i', 8, -1) || get_array(arg[5], &b[5], "failed", '?', 1, b[4].len / 8) ||
-        get_array(arg[6], &b[6], "rank", 'i', 4, b[4].len / 8))
+    if (!pb || !part) {
+        PyErr_NoMemory();
         goto done;
-    Py_ssize_t links = b[0].len / 4, events = b[4].len / 8;
-    if (nodes < 0 || nodes > INT32_MAX || links > INT32_MAX || names >= INT32_MAX) { /* keys below 2^62 */
-        PyErr_SetString(PyExc_ValueError, "aggregate: node count out of range, or too many links or names");
+    }
+    if (get_parts(parts, part, pb) || get_array(arg[0], &b[0], "times", 'i', 8, -1) ||
+        get_array(arg[1], &b[1], "failed", '?', 1, b[0].len / 8) || get_array(arg[2], &b[2], "rank", 'i', 4, b[0].len / 8))
+        goto done;
+    Py_ssize_t events = b[0].len / 8;
+    if (nodes < 0 || nodes > INT32_MAX || names >= INT32_MAX) { /* keys below 2^62 */
+        PyErr_SetString(PyExc_ValueError, "aggregate: node count out of range, or too many names");
         goto done;
     }
     for (Py_ssize_t k = 0; k < names; k++) {
@@ -397,25 +498,24 @@ static PyObject *aggregate(PyObject *self, PyObject *args) {
     t.rank_at = malloc((size_t)(names + 1) * sizeof *t.rank_at);
     frequency = calloc((size_t)(names + 1), sizeof *frequency);
     scratch = calloc((size_t)names / 64 + 1, sizeof *scratch);
-    if (!t.position || !t.rank_at || !frequency || !scratch) {
-        PyErr_NoMemory();
+    if (!t.position || !t.rank_at || !frequency || !scratch || !(out[9] = new_bytes(events, &p[8]))) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t bad_link = -1, bad_event = -1, summed = 0;
+    Py_ssize_t bad_link = -1, bad_event = -1;
     int failure = 0;
     Py_BEGIN_ALLOW_THREADS
-    double expected = estimate_edges(links, nodes, b[0].buf, b[1].buf, &bad_link);
-    if (bad_link < 0) place_names(&t, events, names, b[6].buf, frequency, &bad_event);
+    memset(p[8], 0, (size_t)events);
+    double expected = estimate_edges(part, count, nodes, events, &bad_link);
+    if (bad_link < 0) place_names(&t, events, names, b[2].buf, frequency, &bad_event);
     if (bad_link < 0 && bad_event < 0) { /* at most half full, with room for the estimate's error */
-        failure = make_table(&t, slots > 0 ? (double)slots : 2.2 * expected) < 0;
-        if (!failure) summed = sum_links(&t, links, nodes, events, names, b[0].buf, b[1].buf, b[2].buf, b[3].buf,
-                                         b[4].buf, b[5].buf, b[6].buf);
-        failure = failure || summed < 0;
-        if (summed > 0) bad_link = summed - 1;
+        failure = make_table(&t, slots > 0 ? (double)slots : 2.2 * expected) < 0 ||
+                  sum_links(&t, part, count, nodes, names, b[0].buf, b[1].buf, b[2].buf, p[8]) < 0;
     }
     Py_END_ALLOW_THREADS
     if (bad_link >= 0) {
-        PyErr_Format(PyExc_ValueError, "aggregate: link %zd names a node or event out of range", bad_link);
+        PyErr_Format(PyExc_ValueError, "aggregate: link %zd names a node or event out of range, or is one too many",
+                     bad_link);
         goto done;
     }
     if (bad_event >= 0) {
@@ -459,14 +559,17 @@ static PyObject *aggregate(PyObject *self, PyObject *args) {
         if (!tuple) goto done;
         PyList_SET_ITEM(out[8], s, tuple);
     }
-    result = PyTuple_New(9);
-    for (int k = 0; result && k < 9; k++) PyTuple_SET_ITEM(result, k, out[k]);
+    result = PyTuple_New(10);
+    for (int k = 0; result && k < 10; k++) PyTuple_SET_ITEM(result, k, out[k]);
 done:
     if (!result)
-        for (int k = 0; k < 9; k++) Py_XDECREF(out[k]);
+        for (int k = 0; k < 10; k++) Py_XDECREF(out[k]);
     free(t.slot); free(t.position); free(t.rank_at); free(t.block_of); free(t.blocks);
-    free(bits); free(first_edge); free(scratch); free(frequency);
-    release(b, 7);
+    free(bits); free(first_edge); free(scratch); free(frequency); free(part);
+    release(b, 3);
+    if (pb) release(pb, (int)(4 * count));
+    free(pb);
+    Py_DECREF(parts);
     return result;
 }
 

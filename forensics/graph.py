@@ -40,6 +40,7 @@ So a chain reads ``AKIA... -credential-> user -session-> session -call-> bucket`
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -49,7 +50,7 @@ import pandas as pd
 
 from forensics import schema
 from forensics.errors import ParameterError, SchemaError
-from forensics.graphbuild import add_edges, add_nodes, aggregate, attribute_dicts
+from forensics.graphbuild import Links, add_edges, add_nodes, aggregate, attribute_dicts
 from forensics.resource_rules import arn_fields, name_from_arn
 from forensics.resources import SERVICE, base_action, extract_resources, paused_gc
 from forensics.window import TimeLike, parse_bounds
@@ -182,17 +183,14 @@ def _one_copy(events: pd.DataFrame) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Links:
-    """One link per (event, edge): node codes into ``nodes``, the event row, the relation.
+    """Every reason for an edge, in parts (:class:`~forensics.graphbuild.Links`): one link per (event, edge).
 
     ``codes`` keeps the node code of each row's ``actor``, ``key``, ``issuer`` and ``ip``
     (per event) and ``arn`` (per resources row), for describing the nodes.
     """
 
     nodes: pd.Index
-    src: np.ndarray
-    dst: np.ndarray
-    row: np.ndarray
-    rel: np.ndarray
+    parts: list[Links]
     codes: dict[str, np.ndarray]
 
 
@@ -223,15 +221,16 @@ def _node_index(labels: list[np.ndarray]) -> tuple[pd.Index, list[np.ndarray]]:
     return pd.Index(nodes), luts
 
 
-#: Links of one kind: sources, targets, event rows, the relation's name.
+#: Links of one kind, picked out: sources, targets, event rows, the relation's name.
 _Part = tuple[np.ndarray, np.ndarray, np.ndarray, str]
 
 
 def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, objects: bool, ips: bool) -> _Links:
-    """Every reason for an edge, one per (event, edge), as parallel arrays.
+    """Every reason for an edge, one per (event, edge), as parts of parallel arrays.
 
     Arrays over events or resource rows are built once and indexed by small tables of
-    category codes (``_flag_table``), so the cost is a few passes over the rows.
+    category codes (``_flag_table``), so the cost is a few passes over the rows; the big
+    parts (per event, per resources row) stay masks over those arrays.
     """
     names = events["eventName"]
     rows = resources["row"].to_numpy()
@@ -265,8 +264,8 @@ def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, obje
     )
     arn_lut = np.full(len(arn_column.cat.categories) + 1, -1, dtype=np.int32)
     arn_lut[named] = luts[0][:-1]
-    arn = arn_lut[arn_codes]  # code -1 (missing) takes the trailing -1
-    actor, key, issuer, *ip = (lut[c.cat.codes.to_numpy()] for lut, c in zip(luts[1:], columns))
+    arn = arn_lut.take(arn_codes)  # code -1 (missing) takes the trailing -1; take is faster than [] here
+    actor, key, issuer, *ip = (lut.take(c.cat.codes.to_numpy()) for lut, c in zip(luts[1:], columns))
     ip = ip[0] if ips else np.full(len(events), -1, dtype=np.int32)
 
     # Links of events that hand out credentials may repeat one another (see _once); the
@@ -275,66 +274,52 @@ def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, obje
     signing, issuing = acting & (key >= 0), acting & (issuer >= 0) & (issuer != actor)
     calling = target & acting[rows] & (arn >= 0)
     plain, handing_kept = keep & ~credential_event, keep & credential_event
-
-    def per_event(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, relation: str) -> _Part:
-        at = np.flatnonzero(mask)
-        return src[at], dst[at], at, relation
-
-    def called(mask: np.ndarray) -> _Part:
-        at = np.flatnonzero(mask)
-        caller = rows[at]
-        return actor[caller], arn[at], caller, "call"
-
+    caller = actor.take(rows)  # per resources row
+    call, session, credential = (RELATIONS.index(r) for r in ("call", "session", "credential"))
     parts = [
-        called(calling & ~credential_row),
-        per_event(plain & signing, key, actor, "credential"),
-        per_event(plain & issuing, issuer, actor, "session"),
+        Links(caller, arn, call, row=rows, mask=calling & ~credential_row),
+        Links(key, actor, credential, mask=plain & signing),
+        Links(issuer, actor, session, mask=plain & issuing),
         *(_known(part) for part in _resource_links(resources, arn, row_names, kept, names)),
     ]
     if ips:
-        parts.append(per_event(keep & acting & (ip >= 0), ip, actor, "ip"))
+        parts.append(Links(ip, actor, RELATIONS.index("ip"), mask=keep & acting & (ip >= 0)))
     repeatable = [
-        called(calling & credential_row),
-        per_event(handing_kept & signing, key, actor, "credential"),
-        per_event(handing_kept & issuing, issuer, actor, "session"),
+        Links(caller, arn, call, row=rows, mask=calling & credential_row),
+        Links(key, actor, credential, mask=handing_kept & signing),
+        Links(issuer, actor, session, mask=handing_kept & issuing),
         *(_known(part) for part in _credential_links(resources, arn, actor, row_names, handing[kept[handing]], names)),
     ]
     parts += _once(repeatable, len(events), len(nodes))
-    src, dst, row, rel = (np.concatenate(x) for x in zip(*(
-        (s, d, r, np.full(len(r), RELATIONS.index(name), dtype=np.int8)) for s, d, r, name in parts
-    )))  # fmt: skip
     codes = {"actor": actor, "key": key, "issuer": issuer, "arn": arn, "ip": ip}
-    return _Links(nodes, src, dst, row, rel, codes)
+    return _Links(nodes, parts, codes)
 
 
-def _known(part: _Part) -> _Part:
+def _known(part: _Part) -> Links:
     """The links of a part whose both ends are nodes (``-1``: a missing actor, a skipped object)."""
     src, dst, row, name = part
     known = (src >= 0) & (dst >= 0)
-    return part if known.all() else (src[known], dst[known], row[known], name)
+    return Links(src, dst, RELATIONS.index(name), row=row, mask=None if known.all() else known)
 
 
-def _once(parts: list[_Part], events: int, nodes: int) -> list[_Part]:
-    """The parts without the links that repeat an earlier link's (source, target, event).
+def _once(parts: list[Links], events: int, nodes: int) -> list[Links]:
+    """The parts without the links that repeat an earlier link's (source, target, event), picked out.
 
     Only a credential event gives one edge for two reasons (a session re-assuming its own
     role is its issuer's session twice): only the links of those events come here.
     """
-    src, dst, row = (np.concatenate([np.empty(0, dtype=np.int64)] + [part[i] for part in parts]) for i in range(3))
-    if not len(row):
-        return parts
+    picked = [part.arrays() for part in parts]
+    src, dst, row = (np.concatenate([np.empty(0, dtype=np.int64)] + [p[i] for p in picked]) for i in range(3))
     if events * nodes * nodes < 1 << 62:  # one integer per (event, source, target)
         link = (row.astype(np.int64) * nodes + src) * nodes + dst
     else:
         link = np.ravel_multi_index((pd.factorize(src.astype(np.int64) * nodes + dst)[0], row), (len(row), events))
     repeated = pd.Series(link).duplicated().to_numpy()
-    if not repeated.any():
-        return parts
-    bounds = np.cumsum([0] + [len(part[2]) for part in parts]).tolist()
+    bounds = np.cumsum([0] + [len(p[2]) for p in picked]).tolist()
     out = []
-    for (s, d, r, name), lo, hi in zip(parts, bounds[:-1], bounds[1:]):
+    for (s, d, r), part, lo, hi in zip(picked, parts, bounds[:-1], bounds[1:]):
         kept = ~repeated[lo:hi]
-        out.append((s, d, r, name) if kept.all() else (s[kept], d[kept], r[kept], name))
+        out.append(Links(s[kept], d[kept], part.relation, row=r[kept]))
     return out
 
 
@@ -355,19 +340,24 @@ def _credential_links(
     """
     if not len(take):
         return []
-    rows, nodes = resources["row"].to_numpy()[take], arn[take]
-    event, events = pd.factorize(rows)  # each item's event, numbered 0 .. len(events) - 1
+    rows = resources["row"].to_numpy()[take]
+    if (rows[1:] < rows[:-1]).any():  # extract_resources sorts by row; a frame made elsewhere may not be
+        order = np.argsort(rows, kind="stable")
+        take, rows = take[order], rows[order]
+    nodes = arn[take]
+    event = np.cumsum(np.diff(rows, prepend=-1) != 0) - 1  # each item's event, 0 .. events - 1 (adjacent items)
+    events = int(event[-1]) + 1
     code_of = {str(t): i for i, t in enumerate(resources["type"].cat.categories)}
     types = resources["type"].cat.codes.to_numpy()[take]
-    first = ~pd.Series(event.astype(np.int64) * (len(code_of) + 1) + types + 1).duplicated().to_numpy()
 
     def of(*wanted: str) -> np.ndarray:
         """Per item, the first node of the first of ``wanted`` types its event names (-1 if none)."""
         out = np.full(len(rows), -1, dtype=np.int32)
         missing = np.ones(len(rows), dtype=bool)
         for t in wanted:
-            mine = first & (types == code_of.get(t, -2))
-            named = np.full(len(events), -2, dtype=np.int32)  # -2: the event names no resource of type t
+            mine = np.flatnonzero(types == code_of.get(t, -2))
+            mine = mine[np.diff(event[mine], prepend=-1) != 0]  # the first of its event
+            named = np.full(events, -2, dtype=np.int32)  # -2: the event names no resource of type t
             named[event[mine]] = nodes[mine]
             found = named[event]
             hit = missing & (found != -2)
@@ -479,25 +469,26 @@ def activity_graph(
         _check_resources(events, resources)
     links = _links(events, resources, keep, objects, ips)
     graph = nx.DiGraph()
+    with paused_gc(), ThreadPoolExecutor(1, thread_name_prefix="forensics-graph") as pool:
+        # The C extension sums the links without the GIL, so the nodes are described meanwhile.
+        summing = pool.submit(
+            aggregate, len(links.nodes), links.parts, times=events["eventTime"].array.asi8,
+            failed=events["errorCode"].notna().to_numpy(dtype=bool), names=events["eventName"],
+        )  # fmt: skip
+        columns = _node_columns(events, resources, links, keep)
+        edges = summing.result()
+        used = np.zeros(len(links.nodes), dtype=bool)
+        used[edges.src] = used[edges.dst] = True
+        labels = links.nodes.to_numpy(dtype=object)
+        add_nodes(graph, labels[used].tolist(), attribute_dicts(_ATTRIBUTES, [column[used] for column in columns]))
+        add_edges(graph, labels.tolist(), edges, RELATIONS)
     lo, hi = parse_bounds(start, end)
-    covered = np.zeros(len(events), dtype=bool)
-    covered[links.row] = True
     unparsed = np.asarray(resources.attrs.get("unparsed_rows", []), dtype=np.int64)
     chosen = None if actors is None else tuple(sorted([actors] if isinstance(actors, str) else actors))
     graph.graph.update(
         start=lo, end=hi, actors=chosen, category=category, objects=objects, ips=ips, events=int(keep.sum()),
-        unparsed=int(keep[unparsed].sum()) if len(unparsed) else 0, without_actor=int((keep & ~covered).sum()),
+        unparsed=int(keep[unparsed].sum()) if len(unparsed) else 0, without_actor=int((keep & ~edges.linked).sum()),
     )  # fmt: skip
-    with paused_gc():
-        edges = aggregate(
-            len(links.nodes), links.src, links.dst, links.row, links.rel, times=events["eventTime"].array.asi8,
-            failed=events["errorCode"].notna().to_numpy(dtype=bool), names=events["eventName"],
-        )  # fmt: skip
-        used = np.zeros(len(links.nodes), dtype=bool)
-        used[edges.src] = used[edges.dst] = True
-        labels = links.nodes.to_numpy(dtype=object)
-        add_nodes(graph, labels[used].tolist(), _describe_nodes(events, resources, links, keep, used))
-        add_edges(graph, labels.tolist(), edges, RELATIONS)
     return graph
 
 
@@ -520,10 +511,8 @@ def _check_resources(events: pd.DataFrame, resources: pd.DataFrame) -> None:
 _ATTRIBUTES = ("kind", "type", "name", "account", "region")
 
 
-def _describe_nodes(
-    events: pd.DataFrame, resources: pd.DataFrame, links: _Links, keep: np.ndarray, used: np.ndarray
-) -> list[dict[str, str]]:
-    """The attributes of each used node (kind, type, name, account and region where known), in node order.
+def _node_columns(events: pd.DataFrame, resources: pd.DataFrame, links: _Links, keep: np.ndarray) -> list[np.ndarray]:
+    """The attributes of the nodes (kind, type, name, account and region where known, else ``None``), one object array each.
 
     Later sources win: IPs, then resources, session issuers, keys, and last the callers'
     own identities (an IAM user named in a request and acting itself is one ``IAMUser``).
@@ -532,10 +521,10 @@ def _describe_nodes(
     table = {a: np.full(len(ids), None, dtype=object) for a in _ATTRIBUTES}
     kind, rtype, name, account, region = (table[a] for a in _ATTRIBUTES)
 
-    ip, _ = _representatives(links.codes["ip"], keep, used)
+    ip, _ = _representatives(links.codes["ip"], keep)
     kind[ip], name[ip] = "ip", ids[ip]
 
-    arn, rows = _representatives(links.codes["arn"], np.ones(len(resources), dtype=bool), used)
+    arn, rows = _representatives(links.codes["arn"], np.ones(len(resources), dtype=bool))
     type_codes = resources["type"].cat.codes.to_numpy()[rows]
     types = _value_table(resources["type"])[type_codes]
     kind[arn] = _value_table(resources["type"], lambda t: _KIND_OF_TYPE.get(t, t))[type_codes]
@@ -543,17 +532,17 @@ def _describe_nodes(
     account[arn] = _values_at(resources["account"], rows)
     region[arn] = np.where(types == SERVICE, None, _values_at(resources["region"], rows))
 
-    for code in _representatives(links.codes["issuer"], keep, used)[0].tolist():
+    for code in _representatives(links.codes["issuer"], keep)[0].tolist():
         node = ids[code]
         of = "AWS::IAM::Role" if ":role/" in node else "AWS::IAM::User" if ":user/" in node else None
         kind[code] = _KIND_OF_TYPE.get(of or "", "Root" if node.endswith(":root") else "unknown")
         rtype[code], name[code], account[code] = of, name_from_arn(node, of) or None, arn_fields(node)[1]
 
-    key, rows = _representatives(links.codes["key"], keep, used)
+    key, rows = _representatives(links.codes["key"], keep)
     kind[key], rtype[key], name[key] = "access-key", _KEY_TYPE, ids[key]
     account[key] = _values_at(events["userIdentity.accountId"], rows)
 
-    actor, rows = _representatives(links.codes["actor"], keep, used)
+    actor, rows = _representatives(links.codes["actor"], keep)
     identity = events["userIdentity.type"]
     types = [str(t) or "Unknown" for t in identity.cat.categories] + ["Unknown"]  # then code -1, missing
     codes = identity.cat.codes.to_numpy()[rows]
@@ -565,7 +554,7 @@ def _describe_nodes(
         name[code], account[code] = name_from_arn(node, rtype[code]) or None, arn_fields(node)[1] or account[code]
 
     kind[kind == None] = "unknown"  # noqa: E711 (elementwise)
-    return attribute_dicts(_ATTRIBUTES, [table[a][used] for a in _ATTRIBUTES])
+    return [table[a] for a in _ATTRIBUTES]
 
 
 def _values_at(column: pd.Series, rows: np.ndarray) -> np.ndarray:
@@ -582,10 +571,9 @@ def _value_table(column: pd.Series, spell: Callable[[str], object] | None = None
     return table
 
 
-def _representatives(codes: np.ndarray, keep: np.ndarray, used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each used node code that kept rows carry, and one such row (their attributes agree)."""
-    rows = np.flatnonzero(keep & (codes >= 0))
-    where = np.full(len(used), -1, dtype=np.int64)
-    where[codes[rows]] = rows
-    found = np.flatnonzero((where >= 0) & used)
+def _representatives(codes: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each node code that kept rows carry (``codes``: per row, ``-1`` for none), and one such row (their attributes agree)."""
+    where = np.full(codes.max(initial=-1) + 2, -1, dtype=np.int64)  # the last slot takes code -1 and left-out rows
+    where[np.where(keep, codes, -1)] = np.arange(len(codes))
+    found = np.flatnonzero(where[:-1] >= 0)
     return found, where[found]

@@ -5,14 +5,16 @@ edge, as node codes); this module turns those links into the ``networkx.DiGraph`
 
 * :func:`aggregate` sums the links up per edge: counts, first and last times, errors, the
   strongest relation and the distinct event names (equal name sets numbered once and
-  spelled once, as tuples), edges in the order of their first link;
+  spelled once, as tuples), edges in the order of their first link. The links come as
+  :class:`Links` parts, each a relation's arrays with an optional mask, so that they need
+  not be picked out and concatenated first;
 * :func:`attribute_dicts` makes the nodes' dicts, leaving out what is not known;
 * :func:`add_nodes` and :func:`add_edges` put nodes, then edges with their attribute dicts
   (aware UTC datetimes, equal name sets shared as one tuple), into an empty graph.
 
 Each step has two implementations that give identical results:
 
-* the C extension ``forensics/_edges.c``. :func:`aggregate` is one pass over the links
+* the C extension ``forensics/_edges.c``. :func:`aggregate` is one pass over the parts' links
   through a hash table whose slots hold the edges' sums and name bits, so that a link
   reads and writes one slot at random (fetched a few links ahead), after a cheaper pass
   that checks the codes and estimates how many edges there are, to size the table once.
@@ -58,6 +60,52 @@ _EDGE_DTYPES = {"src": np.int32, "dst": np.int32, "count": np.int64, "first": np
 
 
 @dataclass(frozen=True)
+class Links:
+    """Links of one relation: ``src[i] -> dst[i]`` from event ``row[i]``, for each ``i`` where ``mask[i]``.
+
+    Attributes
+    ----------
+    src, dst : numpy.ndarray
+        Node codes (int32), valid (``0 .. nodes - 1``) wherever ``mask`` is set.
+    relation : int
+        The relation code of every link (0-127, higher is stronger).
+    row : numpy.ndarray or None
+        The event row of each link (int64); ``None``: link ``i`` is event ``i``'s (per-event arrays).
+    mask : numpy.ndarray or None
+        Which ``i`` are links (bool); ``None``: every ``i``.
+    """
+
+    src: np.ndarray
+    dst: np.ndarray
+    relation: int
+    row: np.ndarray | None = None
+    mask: np.ndarray | None = None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The links' sources, targets and event rows, picked out (the mask applied)."""
+        at = np.arange(len(self.src)) if self.mask is None else np.flatnonzero(self.mask)
+        row = at if self.row is None else self.row[at]
+        return self.src[at], self.dst[at], row
+
+    def c_part(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, int]:
+        """The part as the C extension's ``aggregate`` takes it (arrays of its dtypes, contiguous)."""
+        src, dst = (np.ascontiguousarray(a, dtype=np.int32) for a in (self.src, self.dst))
+        row = None if self.row is None else np.ascontiguousarray(self.row, dtype=np.int64)
+        mask = None if self.mask is None else np.ascontiguousarray(self.mask, dtype=np.bool_)
+        return src, dst, row, mask, int(self.relation)
+
+
+def link_arrays(links: list[Links]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All links of ``links`` as four arrays: sources, targets (int32), event rows (int64), relation codes (int8)."""
+    picked = [part.arrays() for part in links]
+    src, dst, row = (np.concatenate([np.empty(0, dtype=t)] + [p[i] for p in picked]).astype(t, copy=False)
+                     for i, t in enumerate((np.int32, np.int32, np.int64)))  # fmt: skip
+    rel = np.concatenate([np.empty(0, dtype=np.int8)] + [np.full(len(p[2]), part.relation, dtype=np.int8)
+                                                          for p, part in zip(picked, links)])  # fmt: skip
+    return src, dst, row, rel
+
+
+@dataclass(frozen=True)
 class Edges:
     """Links summed up per (source, target) node code, one entry per edge in the order of its first link.
 
@@ -76,6 +124,8 @@ class Edges:
         The edge's set of event names, an index into ``sets`` (int32).
     sets : list of tuple of str
         The distinct sets of event names, each sorted, in the order of the first edge having it.
+    linked : numpy.ndarray
+        Per event, whether any link is its (bool).
     """
 
     src: np.ndarray
@@ -87,6 +137,7 @@ class Edges:
     relation: np.ndarray
     set_of: np.ndarray
     sets: list[tuple[str, ...]]
+    linked: np.ndarray
 
     @property
     def actions(self) -> list[tuple[str, ...]]:
@@ -94,26 +145,15 @@ class Edges:
         return np.fromiter(self.sets, dtype=object, count=len(self.sets))[self.set_of].tolist()
 
 
-def aggregate(
-    nodes: int,
-    src: np.ndarray,
-    dst: np.ndarray,
-    row: np.ndarray,
-    rel: np.ndarray,
-    *,
-    times: np.ndarray,
-    failed: np.ndarray,
-    names: pd.Series,
-) -> Edges:
+def aggregate(nodes: int, links: list[Links], *, times: np.ndarray, failed: np.ndarray, names: pd.Series) -> Edges:
     """Sum up links per edge.
 
     Parameters
     ----------
     nodes
         How many node codes there are (below 2**31).
-    src, dst, row, rel
-        One entry per link: its source and target node codes, its event's row, its
-        relation code (higher is stronger).
+    links
+        The links, in parts (see :class:`Links`); their order is the order of the links.
     times, failed, names
         Per event: ``eventTime`` as microseconds since the epoch (NaT the int64 minimum),
         whether it failed, ``eventName`` (a category column).
@@ -129,16 +169,19 @@ def aggregate(
         If a link names a node code outside ``0 .. nodes - 1`` or a row outside ``times``.
     """
     ranks, spelled = _ranks(names)
+    times, failed = np.ascontiguousarray(times, dtype=np.int64), np.ascontiguousarray(failed, dtype=np.bool_)
     if _edges is not None:
-        *columns, sets = _edges.aggregate(
-            nodes, tuple(spelled), *(np.ascontiguousarray(a, dtype=t) for a, t in (
-                (src, np.int32), (dst, np.int32), (row, np.int64), (rel, np.int8), (times, np.int64),
-                (failed, np.bool_), (ranks, np.int32))),
-        )  # fmt: skip
-        return Edges(*(np.frombuffer(b, dtype=t) for b, t in zip(columns, _EDGE_DTYPES.values())), sets=sets)
+        *columns, sets, linked = _edges.aggregate(
+            nodes, tuple(spelled), [part.c_part() for part in links], times, failed, ranks
+        )
+        arrays = (np.frombuffer(b, dtype=t) for b, t in zip(columns, _EDGE_DTYPES.values()))
+        return Edges(*arrays, sets=sets, linked=np.frombuffer(linked, dtype=np.bool_))
+    src, dst, row, rel = link_arrays(links)
     for codes, end in ((src, nodes), (dst, nodes), (row, len(times))):
         if len(codes) and (codes.min() < 0 or codes.max() >= end):
             raise ValueError("aggregate: a link names a node or event out of range")
+    linked = np.zeros(len(times), dtype=bool)
+    linked[row] = True
     group, pairs = pd.factorize(src.astype(np.int64) * nodes + dst)
     size = len(pairs)
     first = np.full(size, _MAX)
@@ -152,6 +195,7 @@ def aggregate(
         src=(pairs // nodes).astype(np.int32), dst=(pairs % nodes).astype(np.int32),
         count=np.bincount(group, minlength=size), first=first, last=last,
         errors=np.bincount(group[failed[row]], minlength=size), relation=relation, set_of=set_of, sets=sets,
+        linked=linked,
     )  # fmt: skip
 
 

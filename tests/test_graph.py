@@ -531,3 +531,13 @@ def test_the_graph_is_what_networkx_own_methods_build(random_trace):
     assert {n: dict(graph.pred[n]) for n in graph} == {n: dict(plain.pred[n]) for n in plain}
     assert all(graph.pred[v][u] is data for u, v, data in graph.edges(data=True))  # one dict per edge, shared
     assert len({id(data) for _, _, data in graph.edges(data=True)}) == graph.number_of_edges()
+
+
+def test_a_resources_frame_in_another_order_gives_the_same_graph(random_trace):
+    """extract_resources sorts by row; a frame shuffled elsewhere (credential chains read it per event) is the same."""
+    resources = extract_resources(random_trace)
+    shuffled = resources.sample(frac=1, random_state=3)
+    assert not shuffled["row"].is_monotonic_increasing
+    made, again = (activity_graph(random_trace, resources=r, ips=True) for r in (resources, shuffled))
+    assert edges(again) == edges(made) and dict(again.nodes(data=True)) == dict(made.nodes(data=True))
+    assert any(data["relation"] == "session" for *_, data in made.edges(data=True))

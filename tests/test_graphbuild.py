@@ -14,7 +14,9 @@ import pytest
 from sanitized import run_sanitized
 
 from forensics import graphbuild
-from forensics.graphbuild import add_edges, add_nodes, aggregate, attribute_dicts, edge_dicts, fill, utc_datetimes
+from forensics.graphbuild import (
+    Links, add_edges, add_nodes, aggregate, attribute_dicts, edge_dicts, fill, link_arrays, utc_datetimes,
+)
 
 
 def test_filling_equals_add_nodes_from_and_add_edges_from():
@@ -57,9 +59,10 @@ def test_links_sum_up_per_edge_as_counted_one_by_one(way):
     names = pd.Series(pd.Categorical.from_codes(rng.integers(-1, 130, 400), [f"Name{i:03d}" for i in range(130)][::-1]))
     times = np.where(rng.random(400) < 0.05, np.iinfo(np.int64).min, rng.integers(0, 10**15, 400))
     failed = rng.random(400) < 0.2
-    src, dst, row, rel = (rng.integers(0, 9, 3000), rng.integers(0, 9, 3000), rng.integers(0, 400, 3000),
-                          rng.integers(0, 5, 3000).astype(np.int8))  # fmt: skip
-    edges = aggregate(9, src, dst, row, rel, times=times, failed=failed, names=names)
+    parts = [Links(rng.integers(0, 9, n).astype(np.int32), rng.integers(0, 9, n).astype(np.int32), int(rng.integers(0, 5)),
+                   row=rng.integers(0, 400, n)) for n in rng.integers(0, 900, 7)]  # fmt: skip
+    src, dst, row, rel = link_arrays(parts)
+    edges = aggregate(9, parts, times=times, failed=failed, names=names)
     data = dict(zip(zip(edges.src.tolist(), edges.dst.tolist()), edge_dicts(edges, ("ip", "call", "runs-as", "session", "credential"))))
     assert list(data) == list(dict.fromkeys(zip(src.tolist(), dst.tolist())))  # edges in the order of their first link
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -92,7 +95,12 @@ def way(request, monkeypatch):
 
 
 def random_links(seed: int, nodes: int, names: int, links: int, events: int = 500):
-    """Random links between ``nodes`` nodes over events with ``names`` event names (some missing, some without time)."""
+    """Random links between ``nodes`` nodes over events with ``names`` event names (some missing, some without time).
+
+    The links come in parts of every shape: with rows, masked (the left-out entries
+    holding codes out of range), per event; ``src``, ``dst``, ``row``, ``rel`` are all of
+    them picked out, in order.
+    """
     rng = np.random.default_rng(seed)
     spelled = [f"Name{i:04d}" for i in range(names)][::-1]
     codes = rng.integers(-1, names, events) if names else np.full(events, -1)
@@ -100,18 +108,47 @@ def random_links(seed: int, nodes: int, names: int, links: int, events: int = 50
     times = np.where(rng.random(events) < 0.05, np.iinfo(np.int64).min, rng.integers(-(10**15), 10**16, events))
     failed = rng.random(events) < 0.2
     hot = rng.integers(0, nodes, 40)  # links crowd on a few nodes, so edges repeat
-    src, dst = (np.where(rng.random(links) < 0.7, rng.choice(hot, links), rng.integers(0, nodes, links)) for _ in "ab")
-    row, rel = rng.integers(0, events, links), rng.integers(0, 5, links).astype(np.int8)
-    return dict(nodes=nodes, src=src.astype(np.int32), dst=dst.astype(np.int32), row=row, rel=rel,
-                times=times, failed=failed, names=series)  # fmt: skip
+
+    def ends(n: int) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(np.where(rng.random(n) < 0.7, rng.choice(hot, n), rng.integers(0, nodes, n)).astype(np.int32)
+                     for _ in "ab")  # fmt: skip
+
+    parts, left = [], links
+    for shape in range(links and 6):
+        n = left if shape == 5 else int(rng.integers(0, left + 1))
+        left -= n
+        relation = int(rng.integers(0, 5))
+        if shape % 3 == 0:  # rows given
+            src, dst = ends(n)
+            parts.append(Links(src, dst, relation, row=rng.integers(0, events, n)))
+        elif shape % 3 == 1:  # masked: the entries left out name no node and no event
+            mask = np.zeros(2 * n, dtype=bool)
+            mask[rng.choice(2 * n, n, replace=False)] = True
+            src, dst = np.full(2 * n, -5, dtype=np.int32), np.full(2 * n, nodes + 3, dtype=np.int32)
+            src[mask], dst[mask] = ends(n)
+            row = np.full(2 * n, -1)
+            row[mask] = rng.integers(0, events, n)
+            parts.append(Links(src, dst, relation, row=row, mask=mask))
+        else:  # per event: link i is event i's, where the mask is set
+            src, dst = ends(events)
+            mask = rng.random(events) < min(1.0, n / events)
+            src[~mask] = -1
+            parts.append(Links(src, dst, relation, mask=mask))
+    src, dst, row, rel = link_arrays(parts)
+    return dict(nodes=nodes, links=parts, src=src, dst=dst, row=row, rel=rel, times=times, failed=failed,
+                names=series)  # fmt: skip
+
+
+def c_parts(case: dict) -> list[tuple]:
+    """The case's parts as the C extension takes them."""
+    return [part.c_part() for part in case["links"]]
 
 
 def summed(case: dict, monkeypatch, c: bool) -> graphbuild.Edges:
     with monkeypatch.context() as patch:
         if not c:
             patch.setattr(graphbuild, "_edges", None)
-        return aggregate(case["nodes"], case["src"], case["dst"], case["row"], case["rel"],
-                         times=case["times"], failed=case["failed"], names=case["names"])  # fmt: skip
+        return aggregate(case["nodes"], case["links"], times=case["times"], failed=case["failed"], names=case["names"])
 
 
 CASES = [(9, 130, 3000), (70_000, 5, 20_000), (300, 400, 50_000), (3, 0, 100), (1, 1, 1), (5, 3, 0), (2**17, 64, 4000),
@@ -128,6 +165,7 @@ def test_c_sums_links_exactly_as_numpy(monkeypatch, nodes, names, links):
         assert getattr(c, field).tolist() == getattr(py, field).tolist(), field
         assert getattr(c, field).dtype == graphbuild._EDGE_DTYPES[field], field
     assert c.sets == py.sets and c.actions == py.actions
+    assert c.linked.tolist() == py.linked.tolist() == (np.bincount(case["row"], minlength=500) > 0).tolist()
     assert len({id(s) for s in c.actions}) == len(c.sets)  # edges with equal names share one tuple
     pairs = list(zip(c.src.tolist(), c.dst.tolist()))
     assert pairs == list(dict.fromkeys(zip(case["src"].tolist(), case["dst"].tolist())))  # first-link order
@@ -138,7 +176,7 @@ def test_a_table_too_small_at_first_grows():
     """The C table is sized from an estimate of the edge count; when that is short it grows (here from 16 slots)."""
     case = random_links(21, 3000, 200, 60_000)
     ranks, spelled = graphbuild._ranks(case["names"])
-    args = [case["src"], case["dst"], case["row"], case["rel"], case["times"], case["failed"], ranks]
+    args = [c_parts(case), case["times"], case["failed"], ranks]
     sized, grown = (graphbuild._edges.aggregate(3000, tuple(spelled), *args, *start) for start in ((), (16,)))
     assert sized == grown and len(sized[0]) // 4 > 10_000
 
@@ -188,7 +226,7 @@ def test_edge_times_at_the_ends_of_datetime(way):
     n = len(stamps)
     edges = graphbuild.Edges(np.zeros(n, dtype=np.int32), np.arange(n, dtype=np.int32), np.ones(n, dtype=np.int64),
                              micros, micros[::-1].copy(), np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int8),
-                             np.zeros(n, dtype=np.int32), sets=[("A",)])  # fmt: skip
+                             np.zeros(n, dtype=np.int32), sets=[("A",)], linked=np.ones(1, dtype=bool))  # fmt: skip
     labels = [f"n{i}" for i in range(n)]
     graph = nx.DiGraph()
     add_nodes(graph, labels, [{} for _ in labels])
@@ -201,7 +239,7 @@ def test_edge_times_at_the_ends_of_datetime(way):
 def test_years_out_of_range_are_refused_the_way_datetime_says(way):
     edges = graphbuild.Edges(*(np.array(v) for v in ([0], [1], [1], [300_000_000_000_000_000], [300_000_000_000_000_000],
                                                      [0], np.array([1], dtype=np.int8), np.array([0], dtype=np.int32))),
-                             sets=[("A",)])  # fmt: skip
+                             sets=[("A",)], linked=np.ones(1, dtype=bool))  # fmt: skip
     graph = nx.DiGraph()
     add_nodes(graph, ["a", "b"], [{}, {}])
     with pytest.raises(ValueError, match="year 11476 is out of range"):
@@ -214,48 +252,70 @@ def test_node_dicts_leave_out_what_is_not_known(way):
 
 
 def test_links_out_of_range_are_refused(way):
-    """A node code past ``nodes`` or a row past the events is a ValueError on both ways, never a wrong graph."""
+    """A node code past ``nodes`` or a row past the events where the mask is set is a ValueError, never a wrong graph."""
     case = random_links(4, 10, 3, 50)
-    for field, value in (("src", 10), ("dst", -1), ("row", 500)):
-        bad = dict(case, **{field: case[field].copy()})
-        bad[field][7] = value
+    kw = dict(times=case["times"], failed=case["failed"], names=case["names"])
+    at = np.array([0, 1, 2])
+    for src, dst, row in (([0, 10, 0], [0, 0, 0], [0, 0, 0]), ([0, 0, 0], [0, -1, 0], [0, 0, 0]),
+                          ([0, 0, 0], [0, 0, 0], [0, 500, 0]), ([0, 0, 0], [0, 0, 0], [0, -1, 0])):  # fmt: skip
+        src, dst, row = np.array(src, dtype=np.int32), np.array(dst, dtype=np.int32), np.array(row)
         with pytest.raises(ValueError, match="out of range"):
-            aggregate(bad["nodes"], bad["src"], bad["dst"], bad["row"], bad["rel"], times=bad["times"],
-                      failed=bad["failed"], names=bad["names"])  # fmt: skip
+            aggregate(10, [*case["links"], Links(src, dst, 1, row=row)], **kw)
+        fine = aggregate(10, [*case["links"], Links(src, dst, 1, row=row, mask=at != 1)], **kw)  # left out: no matter
+        assert fine.count.sum() == len(case["src"]) + 2
+    with pytest.raises(ValueError, match="out of range"):  # per event, more entries than events
+        aggregate(10, [Links(np.zeros(501, dtype=np.int32), np.zeros(501, dtype=np.int32), 1)], **kw)
 
 
 @needs_c
 def test_c_refuses_codes_out_of_range_and_bad_buffers():
     c = graphbuild._edges
     one64, one32, one8 = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.int8)
-    good = [one32, one32, one64, one8, one64, np.zeros(1, dtype=bool), one32]  # src dst row rel times failed rank
-    counted = c.aggregate(1, ("A",), *good)
-    assert counted[2] == np.int64(1).tobytes() and counted[8] == [("A",)]
-    for at, bad in [(0, np.array([1], dtype=np.int32)), (1, np.array([-1], dtype=np.int32)), (2, np.array([1])),
-                    (2, np.array([-1])), (6, np.array([2], dtype=np.int32)), (6, np.array([-1], dtype=np.int32))]:  # fmt: skip
+    flag = np.zeros(1, dtype=bool)
+    events = [one64, flag, one32]  # times failed rank
+
+    def agg(*part, nodes=1, spelled=("A",), more=()):
+        return c.aggregate(nodes, spelled, [part], *events, *more)
+
+    counted = agg(one32, one32, one64, None, 0)
+    assert counted[2] == np.int64(1).tobytes() and counted[8] == [("A",)] and counted[9] == b"\x01"
+    assert agg(one32, one32, None, np.ones(1, dtype=bool), 3)[6] == b"\x03"  # per event, masked in
+    assert agg(np.array([7], dtype=np.int32), one32, one64, flag, 0)[0] == b""  # masked out: never read as a link
+    for part in [(np.array([1], dtype=np.int32), one32, one64, None, 0), (one32, np.array([-1], dtype=np.int32), None, None, 0),
+                 (one32, one32, np.array([1]), None, 0), (one32, one32, np.array([-1]), None, 0),
+                 (np.zeros(2, dtype=np.int32), np.zeros(2, dtype=np.int32), None, None, 0)]:  # fmt: skip
         with pytest.raises(ValueError, match="out of range"):
-            c.aggregate(1, ("A",), *good[:at], bad, *good[at + 1 :])
-    for at, bad, message in [
-        (0, np.zeros(1), "src: expected integer items of 4 bytes, got format 'd'"),
-        (2, np.zeros(1, dtype=np.uint64), "row: expected integer items of 8 bytes, got format 'L'"),
-        (4, np.zeros(1, dtype=">i8"), "times: expected integer items of 8 bytes, got format '>q'"),
-        (5, np.zeros(1, dtype=np.int8), "failed: expected bool items of 1 bytes"),
-        (3, b"\x00", "rel: expected integer items"),
+            agg(*part)
+    for bad in (np.array([2], dtype=np.int32), np.array([-1], dtype=np.int32)):
+        with pytest.raises(ValueError, match="rank out of range"):
+            c.aggregate(1, ("A",), [], one64, flag, bad)
+    for part, error, message in [
+        ((np.zeros(1), one32, one64, None, 0), TypeError, "src: expected integer items of 4 bytes, got format 'd'"),
+        ((one32, one32, np.zeros(1, dtype=np.uint64), None, 0), TypeError, "row: expected integer items of 8 bytes, got format 'L'"),
+        ((one32, one32, None, np.zeros(1, dtype=np.int8), 0), TypeError, "mask: expected bool items of 1 bytes"),
+        ((one32, np.zeros(2, dtype=np.int32), None, None, 0), ValueError, "dst: expected 1 items, got 2"),
+        ((one32, one32, np.zeros(2, dtype=np.int64), None, 0), ValueError, "row: expected 1 items, got 2"),
+        ((np.zeros(4, dtype=np.int32)[::2], np.zeros(2, dtype=np.int32), None, None, 0), ValueError, "contiguous"),
+        ((np.zeros((1, 1), dtype=np.int32), one32, None, None, 0), ValueError, "one-dimensional"),
+        ((one32, one32, None, None, 128), ValueError, "relation 128 out of range"),
+        ((one32, one32, None, None, -1), ValueError, "relation -1 out of range"),
+        ((one32, one32, None, None, 1.0), TypeError, "relation must be an int"),
+        ((one32, one32, None, None), TypeError, r"tuple \(src, dst, row, mask, relation\)"),
     ]:
-        with pytest.raises(TypeError, match=message):
-            c.aggregate(1, ("A",), *good[:at], bad, *good[at + 1 :])
-    with pytest.raises(ValueError, match="dst: expected 1 items, got 2"):
-        c.aggregate(1, ("A",), good[0], np.zeros(2, dtype=np.int32), *good[2:])
+        with pytest.raises(error, match=message):
+            agg(*part)
+    with pytest.raises(TypeError, match="times: expected integer items of 8 bytes, got format '>q'"):
+        c.aggregate(1, ("A",), [], np.zeros(1, dtype=">i8"), flag, one32)
+    with pytest.raises(TypeError, match="failed: expected bool items of 1 bytes"):
+        c.aggregate(1, ("A",), [], one64, one8, one32)
     with pytest.raises(ValueError, match="rank: expected 1 items, got 0"):
-        c.aggregate(1, ("A",), *good[:6], np.zeros(0, dtype=np.int32))
-    with pytest.raises(ValueError, match="contiguous"):
-        c.aggregate(1, ("A",), np.zeros(4, dtype=np.int32)[::2], np.zeros(2, dtype=np.int32), *good[2:])
-    with pytest.raises(ValueError, match="one-dimensional"):
-        c.aggregate(1, ("A",), np.zeros((1, 1), dtype=np.int32), *good[1:])
+        c.aggregate(1, ("A",), [], one64, flag, np.zeros(0, dtype=np.int32))
+    with pytest.raises(TypeError):
+        c.aggregate(1, ("A",), ((one32, one32, None, None, 0),), *events)  # parts: a list
     with pytest.raises(TypeError, match="tuple of str"):
-        c.aggregate(1, (b"A",), *good)
+        agg(one32, one32, None, None, 0, spelled=(b"A",))
     with pytest.raises(ValueError, match="node count"):
-        c.aggregate(2**31, ("A",), *good)
+        agg(one32, one32, None, None, 0, nodes=2**31)
     graph = nx.DiGraph()
     add_nodes(graph, ["a"], [{}])
     edge = [one32, one32, one64, one64, one64, one64, one8]  # src dst count first last errors relation
@@ -281,7 +341,7 @@ def test_c_keeps_reference_counts(monkeypatch):
     case = random_links(8, 60, 20, 5000)
     ranks, spelled = graphbuild._ranks(case["names"])
     spelled = tuple("".join(["n-", name]) for name in spelled)  # objects of this test's own
-    args = [case["src"], case["dst"], case["row"], case["rel"], case["times"], case["failed"], ranks]
+    args = [c_parts(case), case["times"], case["failed"], ranks]
     before = [sys.getrefcount(x) for x in spelled]
     for _ in range(3):
         out = graphbuild._edges.aggregate(60, spelled, *args)
