@@ -268,13 +268,11 @@ def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, obje
     actor, key, issuer, *ip = (lut.take(c.cat.codes.to_numpy()) for lut, c in zip(luts[1:], columns))
     ip = ip[0] if ips else np.full(len(events), -1, dtype=np.int32)
 
-    # Links of events that hand out credentials may repeat one another (see _once); the
-    # rest never do, so they are kept apart and only the former are compared.
     acting = actor >= 0
     signing, issuing = acting & (key >= 0), acting & (issuer >= 0) & (issuer != actor)
-    calling = target & acting[rows] & (arn >= 0)
-    plain, handing_kept = keep & ~credential_event, keep & credential_event
     caller = actor.take(rows)  # per resources row
+    calling = target & (caller >= 0) & (arn >= 0)
+    plain = keep & ~credential_event
     call, session, credential = (RELATIONS.index(r) for r in ("call", "session", "credential"))
     parts = [
         Links(caller, arn, call, row=rows, mask=calling & ~credential_row),
@@ -284,10 +282,15 @@ def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, obje
     ]
     if ips:
         parts.append(Links(ip, actor, RELATIONS.index("ip"), mask=keep & acting & (ip >= 0)))
+    # Links of events that hand out credentials may repeat one another (see _once); the
+    # rest never do. So the former, few, are picked out and compared, and only they.
+    called = handing[calling[handing]]
+    handing_kept = np.flatnonzero(keep & credential_event)
+    signed, issued = handing_kept[signing[handing_kept]], handing_kept[issuing[handing_kept]]
     repeatable = [
-        Links(caller, arn, call, row=rows, mask=calling & credential_row),
-        Links(key, actor, credential, mask=handing_kept & signing),
-        Links(issuer, actor, session, mask=handing_kept & issuing),
+        Links(caller[called], arn[called], call, row=rows[called]),
+        Links(key[signed], actor[signed], credential, row=signed),
+        Links(issuer[issued], actor[issued], session, row=issued),
         *(_known(part) for part in _credential_links(resources, arn, actor, row_names, handing[kept[handing]], names)),
     ]
     parts += _once(repeatable, len(events), len(nodes))
@@ -346,36 +349,30 @@ def _credential_links(
         take, rows = take[order], rows[order]
     nodes = arn[take]
     event = np.cumsum(np.diff(rows, prepend=-1) != 0) - 1  # each item's event, 0 .. events - 1 (adjacent items)
-    events = int(event[-1]) + 1
     code_of = {str(t): i for i, t in enumerate(resources["type"].cat.categories)}
     types = resources["type"].cat.codes.to_numpy()[take]
 
     def of(*wanted: str) -> np.ndarray:
-        """Per item, the first node of the first of ``wanted`` types its event names (-1 if none)."""
-        out = np.full(len(rows), -1, dtype=np.int32)
-        missing = np.ones(len(rows), dtype=bool)
-        for t in wanted:
+        """Per event, the first node of the first of ``wanted`` types it names (-1 if none)."""
+        out = np.full(int(event[-1]) + 1, -1, dtype=np.int32)
+        for t in reversed(wanted):  # the first type present is written last
             mine = np.flatnonzero(types == code_of.get(t, -2))
             mine = mine[np.diff(event[mine], prepend=-1) != 0]  # the first of its event
-            named = np.full(events, -2, dtype=np.int32)  # -2: the event names no resource of type t
-            named[event[mine]] = nodes[mine]
-            found = named[event]
-            hit = missing & (found != -2)
-            out[hit], missing[hit] = found[hit], False
+            out[event[mine]] = nodes[mine]
         return out
 
-    issuer = of("AWS::IAM::Role")
-    issuer = np.where(issuer >= 0, issuer, actor[rows])
-    holder = of(*_SESSION_TYPES, "AWS::IAM::User")
-    self_held = _flag_table(names, ("GetSessionToken", "CreateAccessKey"), "action")[row_names[take]]
-    holder = np.where((holder < 0) & self_held, actor[rows], holder)
     session = np.flatnonzero(np.isin(types, [code_of.get(t, -2) for t in _SESSION_TYPES]))
     keys = np.flatnonzero(types == code_of.get(_KEY_TYPE, -2))
     started = actor[rows[session]]  # the caller started the session (unless it is the session itself)
+    issuer = of("AWS::IAM::Role")[event[session]]
+    issuer = np.where(issuer >= 0, issuer, started)
+    holder = of(*_SESSION_TYPES, "AWS::IAM::User")[event[keys]]
+    self_held = _flag_table(names, ("GetSessionToken", "CreateAccessKey"), "action")[row_names[take[keys]]]
+    holder = np.where((holder < 0) & self_held, actor[rows[keys]], holder)
     return [
-        (issuer[session], nodes[session], rows[session], "session"),
+        (issuer, nodes[session], rows[session], "session"),
         (np.where(started == nodes[session], -1, started), nodes[session], rows[session], "session"),
-        (nodes[keys], holder[keys], rows[keys], "credential"),
+        (nodes[keys], holder, rows[keys], "credential"),
     ]
 
 
@@ -469,19 +466,20 @@ def activity_graph(
         _check_resources(events, resources)
     links = _links(events, resources, keep, objects, ips)
     graph = nx.DiGraph()
+    labels = links.nodes.to_numpy(dtype=object).tolist()
     with paused_gc(), ThreadPoolExecutor(1, thread_name_prefix="forensics-graph") as pool:
-        # The C extension sums the links without the GIL, so the nodes are described meanwhile.
+        # The C extension sums the links without the GIL, so meanwhile every node is described
+        # and put in; those no edge names are taken out after.
         summing = pool.submit(
             aggregate, len(links.nodes), links.parts, times=events["eventTime"].array.asi8,
             failed=events["errorCode"].notna().to_numpy(dtype=bool), names=events["eventName"],
         )  # fmt: skip
-        columns = _node_columns(events, resources, links, keep)
+        add_nodes(graph, labels, attribute_dicts(_ATTRIBUTES, _node_columns(events, resources, links, keep)))
         edges = summing.result()
-        used = np.zeros(len(links.nodes), dtype=bool)
+        used = np.zeros(len(labels), dtype=bool)
         used[edges.src] = used[edges.dst] = True
-        labels = links.nodes.to_numpy(dtype=object)
-        add_nodes(graph, labels[used].tolist(), attribute_dicts(_ATTRIBUTES, [column[used] for column in columns]))
-        add_edges(graph, labels.tolist(), edges, RELATIONS)
+        graph.remove_nodes_from([labels[i] for i in np.flatnonzero(~used).tolist()])
+        add_edges(graph, labels, edges, RELATIONS)
     lo, hi = parse_bounds(start, end)
     unparsed = np.asarray(resources.attrs.get("unparsed_rows", []), dtype=np.int64)
     chosen = None if actors is None else tuple(sorted([actors] if isinstance(actors, str) else actors))
