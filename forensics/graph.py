@@ -182,16 +182,17 @@ def _one_copy(events: pd.DataFrame) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Links:
-    """Every reason for an edge, in parts (:class:`~forensics.graphbuild.Links`): one link per (event, edge).
+class _Nodes:
+    """The nodes a selection can have, and where the rows name them.
 
-    ``codes`` keeps the node code of each row's ``actor``, ``key``, ``issuer`` and ``ip``
-    (per event) and ``arn`` (per resources row), for describing the nodes.
+    ``codes`` holds the node code (``-1``: none) of each row's ``actor``, ``key``,
+    ``issuer`` and ``ip`` (per event) and ``arn`` (per resources row); ``wanted`` which
+    resources rows the selection keeps (their events kept, S3 objects only if asked for).
     """
 
-    nodes: pd.Index
-    parts: list[Links]
+    index: pd.Index
     codes: dict[str, np.ndarray]
+    wanted: np.ndarray
 
 
 def _flag_table(column: pd.Series, wanted: Iterable[str], how: str = "exact") -> np.ndarray:
@@ -225,8 +226,36 @@ def _node_index(labels: list[np.ndarray]) -> tuple[pd.Index, list[np.ndarray]]:
 _Part = tuple[np.ndarray, np.ndarray, np.ndarray, str]
 
 
-def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, objects: bool, ips: bool) -> _Links:
-    """Every reason for an edge, one per (event, edge), as parts of parallel arrays.
+def _nodes(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, objects: bool, ips: bool) -> _Nodes:
+    """The nodes: the ARNs the kept resources rows name, then actors, keys, issuers (and IPs), each once.
+
+    Per-row codes come from small per-category tables, so the cost is a few passes over the rows.
+    """
+    types = resources["type"]
+    kept = keep[resources["row"].to_numpy()]
+    wanted = kept & ~_flags(types, [_OBJECT_TYPE]) if not objects else kept
+    arn_column = resources["arn"]
+    arn_codes = arn_column.cat.codes.to_numpy()
+    # ARNs no wanted row names (often most of them: S3 objects) stay out of the node index
+    named = np.zeros(len(arn_column.cat.categories) + 1, dtype=bool)
+    named[arn_codes[wanted]] = True  # code -1 (missing) marks the spare last slot
+    named = np.flatnonzero(named[:-1])
+    columns = [events["actor"], events[KEY], events[ISSUER]] + ([events["sourceIPAddress"]] if ips else [])
+    index, luts = _node_index(
+        [arn_column.cat.categories[named].astype(str).to_numpy(dtype=object)]
+        + [c.cat.categories.astype(str).to_numpy(dtype=object) for c in columns]
+    )
+    arn_lut = np.full(len(arn_column.cat.categories) + 1, -1, dtype=np.int32)
+    arn_lut[named] = luts[0][:-1]
+    # code -1 (missing) takes the trailing -1; take is faster than [] here
+    actor, key, issuer, *ip = (lut.take(c.cat.codes.to_numpy()) for lut, c in zip(luts[1:], columns))
+    ip = ip[0] if ips else np.full(len(events), -1, dtype=np.int32)
+    codes = {"actor": actor, "key": key, "issuer": issuer, "ip": ip, "arn": arn_lut.take(arn_codes)}
+    return _Nodes(index, codes, wanted)
+
+
+def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, nodes: _Nodes) -> list[Links]:
+    """Every reason for an edge, one per (event, edge), in parts (:class:`~forensics.graphbuild.Links`).
 
     Arrays over events or resource rows are built once and indexed by small tables of
     category codes (``_flag_table``), so the cost is a few passes over the rows; the big
@@ -240,7 +269,6 @@ def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, obje
     credential_table = _flag_table(names, CREDENTIAL_EVENTS, "action")
     credential_event = credential_table[names.cat.codes.to_numpy()]
     kept = keep[rows]
-    wanted = kept & ~_flag_table(types, [_OBJECT_TYPE])[type_codes] if not objects else kept
     # sessions and temporary keys that credential events hand out are chained, not called
     credential_row = credential_table[row_names]
     handing = np.flatnonzero(credential_row)
@@ -248,25 +276,9 @@ def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, obje
     handed_out = _flag_table(types, _SESSION_TYPES)[type_codes[handing]] | (
         temporary[row_names[handing]] & _flag_table(types, [_KEY_TYPE])[type_codes[handing]]
     )
-    target = wanted.copy()
+    target = nodes.wanted.copy()
     target[handing[handed_out]] = False
-
-    arn_column = resources["arn"]
-    arn_codes = arn_column.cat.codes.to_numpy()
-    # ARNs no wanted row names (often most of them: S3 objects) stay out of the node index
-    named = np.zeros(len(arn_column.cat.categories) + 1, dtype=bool)
-    named[arn_codes[wanted]] = True  # code -1 (missing) marks the spare last slot
-    named = np.flatnonzero(named[:-1])
-    columns = [events["actor"], events[KEY], events[ISSUER]] + ([events["sourceIPAddress"]] if ips else [])
-    nodes, luts = _node_index(
-        [arn_column.cat.categories[named].astype(str).to_numpy(dtype=object)]
-        + [c.cat.categories.astype(str).to_numpy(dtype=object) for c in columns]
-    )
-    arn_lut = np.full(len(arn_column.cat.categories) + 1, -1, dtype=np.int32)
-    arn_lut[named] = luts[0][:-1]
-    arn = arn_lut.take(arn_codes)  # code -1 (missing) takes the trailing -1; take is faster than [] here
-    actor, key, issuer, *ip = (lut.take(c.cat.codes.to_numpy()) for lut, c in zip(luts[1:], columns))
-    ip = ip[0] if ips else np.full(len(events), -1, dtype=np.int32)
+    actor, key, issuer, ip, arn = (nodes.codes[c] for c in ("actor", "key", "issuer", "ip", "arn"))
 
     acting = actor >= 0
     signing, issuing = acting & (key >= 0), acting & (issuer >= 0) & (issuer != actor)
@@ -280,7 +292,7 @@ def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, obje
         Links(issuer, actor, session, mask=plain & issuing),
         *(_known(part) for part in _resource_links(resources, arn, row_names, kept, names)),
     ]
-    if ips:
+    if (ip >= 0).any():
         parts.append(Links(ip, actor, RELATIONS.index("ip"), mask=keep & acting & (ip >= 0)))
     # Links of events that hand out credentials may repeat one another (see _once); the
     # rest never do. So the former, few, are picked out and compared, and only they.
@@ -293,9 +305,7 @@ def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, obje
         Links(issuer[issued], actor[issued], session, row=issued),
         *(_known(part) for part in _credential_links(resources, arn, actor, row_names, handing[kept[handing]], names)),
     ]
-    parts += _once(repeatable, len(events), len(nodes))
-    codes = {"actor": actor, "key": key, "issuer": issuer, "arn": arn, "ip": ip}
-    return _Links(nodes, parts, codes)
+    return parts + _once(repeatable, len(events), len(nodes.index))
 
 
 def _known(part: _Part) -> Links:
@@ -464,17 +474,19 @@ def activity_graph(
         resources = extract_resources(events, objects=objects)
     else:
         _check_resources(events, resources)
-    links = _links(events, resources, keep, objects, ips)
+    nodes = _nodes(events, resources, keep, objects, ips)
+    links = _links(events, resources, keep, nodes)
+    labels = nodes.index.to_numpy(dtype=object).tolist()
     graph = nx.DiGraph()
-    labels = links.nodes.to_numpy(dtype=object).tolist()
     with paused_gc(), ThreadPoolExecutor(1, thread_name_prefix="forensics-graph") as pool:
         # The C extension sums the links without the GIL, so meanwhile every node is described
-        # and put in; those no edge names are taken out after.
+        # and put in; those no edge names are taken out after. (Describing the nodes while
+        # the links are worked out too is slower: the two threads wait on each other's GIL.)
         summing = pool.submit(
-            aggregate, len(links.nodes), links.parts, times=events["eventTime"].array.asi8,
+            aggregate, len(labels), links, times=events["eventTime"].array.asi8,
             failed=events["errorCode"].notna().to_numpy(dtype=bool), names=events["eventName"],
         )  # fmt: skip
-        add_nodes(graph, labels, attribute_dicts(_ATTRIBUTES, _node_columns(events, resources, links, keep)))
+        add_nodes(graph, labels, attribute_dicts(_ATTRIBUTES, _node_columns(events, resources, nodes, keep)))
         edges = summing.result()
         used = np.zeros(len(labels), dtype=bool)
         used[edges.src] = used[edges.dst] = True
@@ -509,20 +521,20 @@ def _check_resources(events: pd.DataFrame, resources: pd.DataFrame) -> None:
 _ATTRIBUTES = ("kind", "type", "name", "account", "region")
 
 
-def _node_columns(events: pd.DataFrame, resources: pd.DataFrame, links: _Links, keep: np.ndarray) -> list[np.ndarray]:
+def _node_columns(events: pd.DataFrame, resources: pd.DataFrame, nodes: _Nodes, keep: np.ndarray) -> list[np.ndarray]:
     """The attributes of the nodes (kind, type, name, account and region where known, else ``None``), one object array each.
 
     Later sources win: IPs, then resources, session issuers, keys, and last the callers'
     own identities (an IAM user named in a request and acting itself is one ``IAMUser``).
     """
-    ids = links.nodes.to_numpy(dtype=object)
+    ids = nodes.index.to_numpy(dtype=object)
     table = {a: np.full(len(ids), None, dtype=object) for a in _ATTRIBUTES}
     kind, rtype, name, account, region = (table[a] for a in _ATTRIBUTES)
 
-    ip, _ = _representatives(links.codes["ip"], keep)
+    ip, _ = _representatives(nodes.codes["ip"], keep)
     kind[ip], name[ip] = "ip", ids[ip]
 
-    arn, rows = _representatives(links.codes["arn"], np.ones(len(resources), dtype=bool))
+    arn, rows = _representatives(nodes.codes["arn"], np.ones(len(resources), dtype=bool))
     type_codes = resources["type"].cat.codes.to_numpy()[rows]
     types = _value_table(resources["type"])[type_codes]
     kind[arn] = _value_table(resources["type"], lambda t: _KIND_OF_TYPE.get(t, t))[type_codes]
@@ -530,17 +542,17 @@ def _node_columns(events: pd.DataFrame, resources: pd.DataFrame, links: _Links, 
     account[arn] = _values_at(resources["account"], rows)
     region[arn] = np.where(types == SERVICE, None, _values_at(resources["region"], rows))
 
-    for code in _representatives(links.codes["issuer"], keep)[0].tolist():
+    for code in _representatives(nodes.codes["issuer"], keep)[0].tolist():
         node = ids[code]
         of = "AWS::IAM::Role" if ":role/" in node else "AWS::IAM::User" if ":user/" in node else None
         kind[code] = _KIND_OF_TYPE.get(of or "", "Root" if node.endswith(":root") else "unknown")
         rtype[code], name[code], account[code] = of, name_from_arn(node, of) or None, arn_fields(node)[1]
 
-    key, rows = _representatives(links.codes["key"], keep)
+    key, rows = _representatives(nodes.codes["key"], keep)
     kind[key], rtype[key], name[key] = "access-key", _KEY_TYPE, ids[key]
     account[key] = _values_at(events["userIdentity.accountId"], rows)
 
-    actor, rows = _representatives(links.codes["actor"], keep)
+    actor, rows = _representatives(nodes.codes["actor"], keep)
     identity = events["userIdentity.type"]
     types = [str(t) or "Unknown" for t in identity.cat.categories] + ["Unknown"]  # then code -1, missing
     codes = identity.cat.codes.to_numpy()[rows]

@@ -27,7 +27,7 @@ import pandas as pd
 
 from forensics import schema
 from forensics.errors import ParameterError
-from forensics.graph import ISSUER, KEY, _check_resources, _flags, _links, _one_copy, select
+from forensics.graph import ISSUER, KEY, _check_resources, _flags, _links, _nodes, _one_copy, select
 from forensics.graphbuild import link_arrays
 from forensics.resource_rules import name_from_arn
 from forensics.resources import base_action, extract_resources, mentioning
@@ -195,9 +195,10 @@ def events_for_edge(
         position[rows] = np.arange(len(rows))
         mine = resources[position[resources["row"].to_numpy()] >= 0]
         sub_resources = mine.assign(row=position[mine["row"].to_numpy()]).reset_index(drop=True)
-    links = _links(sub, sub_resources, np.ones(len(sub), dtype=bool), bool(meta.get("objects")), bool(meta.get("ips")))
-    src, dst = links.nodes.get_indexer([u, v])
-    link_src, link_dst, link_row, _ = link_arrays(links.parts)
+    every = np.ones(len(sub), dtype=bool)
+    nodes = _nodes(sub, sub_resources, every, bool(meta.get("objects")), bool(meta.get("ips")))
+    src, dst = nodes.index.get_indexer([u, v])
+    link_src, link_dst, link_row, _ = link_arrays(_links(sub, sub_resources, every, nodes))
     hit = np.unique(link_row[(link_src == src) & (link_dst == dst)])
     return events.iloc[rows[hit]]
 
