@@ -37,6 +37,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 /* The key of edge (u, v) of node codes below 2^31: below 2^62, and never 0 (an empty slot). */
 static inline int64_t edge_key(int64_t u, int64_t v, int64_t nodes) { return u * nodes + v + 1; }
@@ -119,6 +122,30 @@ static PyObject *new_bytes(Py_ssize_t size, void **data) {
 
 /* ---------------------------------------------------------------- aggregate */
 
+/* A zeroed hash table of `bytes` (freed with free_table). On Linux it is mapped in huge
+ * pages where the system allows it: a link's slot is a random one of some 10-100 MB, and
+ * with 4 KB pages nearly every one also misses the TLB (about a tenth of the pass). */
+static void *alloc_table(size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE); /* advice only: 4 KB pages if refused */
+    return p;
+#else
+    return calloc(bytes, 1);
+#endif
+}
+
+static void free_table(void *p, size_t bytes) {
+    if (!p) return;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    munmap(p, bytes);
+#else
+    (void)bytes;
+    free(p);
+#endif
+}
+
 /* One edge's sums, in its hash table slot (48 bytes). */
 typedef struct {
     int64_t key;          /* edge_key(src, dst); 0: an empty slot */
@@ -158,11 +185,11 @@ static int more_frequent(const void *a, const void *b) {
 /* Twice the slots, the edges moved over (and room for twice the edges' side block numbers). */
 static int grow(Sums *t) {
     uint64_t cap = (t->mask + 1) * 2;
-    Slot *bigger = calloc(cap, sizeof *bigger);
+    Slot *bigger = alloc_table(cap * sizeof *bigger);
     if (!bigger) return -1;
     if (t->words) {
         int32_t *more = realloc(t->block_of, cap / 2 * sizeof *more);
-        if (!more) { free(bigger); return -1; }
+        if (!more) { free_table(bigger, cap * sizeof *bigger); return -1; }
         t->block_of = more;
     }
     for (uint64_t h = 0; h <= t->mask; h++) {
@@ -171,7 +198,7 @@ static int grow(Sums *t) {
         while (bigger[to].key) to = (to + 1) & (cap - 1);
         bigger[to] = t->slot[h];
     }
-    free(t->slot);
+    free_table(t->slot, (t->mask + 1) * sizeof *t->slot);
     t->slot = bigger;
     t->mask = cap - 1;
     return 0;
@@ -282,7 +309,7 @@ static void place_names(Sums *t, Py_ssize_t events, Py_ssize_t names, const int3
 static int make_table(Sums *t, double slots) {
     uint64_t cap = 16;
     while ((double)cap < slots) cap <<= 1;
-    t->slot = calloc(cap, sizeof *t->slot);
+    t->slot = alloc_table(cap * sizeof *t->slot);
     t->mask = cap - 1;
     t->block_of = t->words ? malloc(cap / 2 * sizeof *t->block_of) : NULL;
     return !t->slot || (t->words && !t->block_of) ? -1 : 0;
@@ -564,7 +591,8 @@ static PyObject *aggregate(PyObject *self, PyObject *args) {
 done:
     if (!result)
         for (int k = 0; k < 10; k++) Py_XDECREF(out[k]);
-    free(t.slot); free(t.position); free(t.rank_at); free(t.block_of); free(t.blocks);
+    free_table(t.slot, (t.mask + 1) * sizeof *t.slot);
+    free(t.position); free(t.rank_at); free(t.block_of); free(t.blocks);
     free(bits); free(first_edge); free(scratch); free(frequency); free(part);
     release(b, 3);
     if (pb) release(pb, (int)(4 * count));
