@@ -17,10 +17,12 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 INC=$($PY -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 EXT=$($PY -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
-# shellcheck disable=SC2086 # FLAGS are words on purpose
+# the module's C files: MODULE.c and any MODULE_*.c beside it
+SOURCES=$(ls "forensics/$MODULE.c" forensics/"$MODULE"_*.c 2>/dev/null)
+# shellcheck disable=SC2086 # FLAGS and SOURCES are words on purpose
 gcc -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Werror \
     -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-    $FLAGS -fPIC -shared -I"$INC" "forensics/$MODULE.c" -o "$OUT/$MODULE$EXT"
+    $FLAGS -fPIC -shared -I"$INC" $SOURCES -o "$OUT/$MODULE$EXT"
 export FORENSICS_CTDECODE_BUILD="$OUT"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

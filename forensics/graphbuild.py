@@ -14,10 +14,12 @@ edge, as node codes); this module turns those links into the ``networkx.DiGraph`
 
 Each step has two implementations that give identical results:
 
-* the C extension ``forensics/_edges.c``. :func:`aggregate` is one pass over the parts' links
-  through a hash table whose slots hold the edges' sums and name bits, so that a link
-  reads and writes one slot at random (fetched a few links ahead), after a cheaper pass
-  that checks the codes and estimates how many edges there are, to size the table once.
+* the C extension ``forensics._edges`` (``_edges_sum.c`` sums, ``_edges.c`` makes the
+  dicts). :func:`aggregate` is one pass over the parts' links, a chunk at a time, through
+  a hash table (in huge pages on Linux) whose slots hold the edges' sums and name bits, so
+  that a link reads and writes one slot at random (fetched a few links ahead), after a
+  cheaper pass that checks the codes and estimates how many edges there are, to size the
+  table once. It releases the GIL while it sums.
   :func:`add_edges` makes the dicts without the interpreter loop and puts them into one
   node's inner dict at a time (all edges of a source, then all of a target, each in edge
   order), which keeps networkx's dicts in the cache;

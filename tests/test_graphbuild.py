@@ -367,5 +367,5 @@ def test_c_keeps_reference_counts(monkeypatch):
 @needs_c
 @pytest.mark.skipif(bool(os.environ.get("FORENSICS_CTDECODE_BUILD")), reason="already running under the sanitizer build")
 def test_under_address_sanitizer() -> None:
-    """This file and test_graph.py again, against an ASan + UBSan build of forensics/_edges.c (bench/edges_asan.sh)."""
+    """This file and test_graph.py again, against an ASan + UBSan build of forensics._edges (bench/edges_asan.sh)."""
     run_sanitized("edges_asan.sh")
