@@ -18,7 +18,10 @@ trap 'rm -rf "$OUT"' EXIT
 INC=$($PY -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 EXT=$($PY -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 # the module's C files: MODULE.c and any MODULE_*.c beside it
-SOURCES=$(ls "forensics/$MODULE.c" forensics/"$MODULE"_*.c 2>/dev/null)
+SOURCES="forensics/$MODULE.c"
+for extra in forensics/"$MODULE"_*.c; do
+    if [ -e "$extra" ]; then SOURCES="$SOURCES $extra"; fi
+done
 # shellcheck disable=SC2086 # FLAGS and SOURCES are words on purpose
 gcc -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Werror \
     -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
