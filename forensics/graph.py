@@ -268,7 +268,6 @@ def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, node
     type_codes = types.cat.codes.to_numpy()
     credential_table = _flag_table(names, CREDENTIAL_EVENTS, "action")
     credential_event = credential_table[names.cat.codes.to_numpy()]
-    kept = keep[rows]
     # sessions and temporary keys that credential events hand out are chained, not called
     credential_row = credential_table[row_names]
     handing = np.flatnonzero(credential_row)
@@ -290,7 +289,7 @@ def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, node
         Links(caller, arn, call, row=rows, mask=calling & ~credential_row),
         Links(key, actor, credential, mask=plain & signing),
         Links(issuer, actor, session, mask=plain & issuing),
-        *(_known(part) for part in _resource_links(resources, arn, row_names, kept, names)),
+        *(_known(part) for part in _resource_links(resources, arn, row_names, keep, names)),
     ]
     if (ip >= 0).any():
         parts.append(Links(ip, actor, RELATIONS.index("ip"), mask=keep & acting & (ip >= 0)))
@@ -303,7 +302,7 @@ def _links(events: pd.DataFrame, resources: pd.DataFrame, keep: np.ndarray, node
         Links(caller[called], arn[called], call, row=rows[called]),
         Links(key[signed], actor[signed], credential, row=signed),
         Links(issuer[issued], actor[issued], session, row=issued),
-        *(_known(part) for part in _credential_links(resources, arn, actor, row_names, handing[kept[handing]], names)),
+        *(_known(p) for p in _credential_links(resources, arn, actor, row_names, handing[keep[rows[handing]]], names)),
     ]
     return parts + _once(repeatable, len(events), len(nodes.index))
 
@@ -387,17 +386,18 @@ def _credential_links(
 
 
 def _resource_links(
-    resources: pd.DataFrame, arn: np.ndarray, row_names: np.ndarray, kept: np.ndarray, names: pd.Series
+    resources: pd.DataFrame, arn: np.ndarray, row_names: np.ndarray, keep: np.ndarray, names: pd.Series
 ) -> list[_Part]:
     """Links of :data:`RESOURCE_LINKS` between resources named by the same event.
 
-    ``row_names`` is the ``eventName`` code of each resources row, ``kept`` whether its
-    event was selected.
+    ``row_names`` is the ``eventName`` code of each resources row, ``keep`` which events
+    are selected.
     """
     linking = _flag_table(names, [link.event for link in RESOURCE_LINKS], "action")
     if not linking.any():
         return []
-    take = np.flatnonzero(kept & linking[row_names])
+    take = np.flatnonzero(linking[row_names])
+    take = take[keep[resources["row"].to_numpy()[take]]]
     types = resources["type"]
     rows, type_codes, row_names = resources["row"].to_numpy()[take], types.cat.codes.to_numpy()[take], row_names[take]
     out = []
@@ -522,7 +522,7 @@ _ATTRIBUTES = ("kind", "type", "name", "account", "region")
 
 
 def _node_columns(events: pd.DataFrame, resources: pd.DataFrame, nodes: _Nodes, keep: np.ndarray) -> list[np.ndarray]:
-    """The attributes of the nodes (kind, type, name, account and region where known, else ``None``), one object array each.
+    """The nodes' attributes (kind, type, name, account, region; ``None`` where not known), an object array each.
 
     Later sources win: IPs, then resources, session issuers, keys, and last the callers'
     own identities (an IAM user named in a request and acting itself is one ``IAMUser``).
@@ -582,7 +582,7 @@ def _value_table(column: pd.Series, spell: Callable[[str], object] | None = None
 
 
 def _representatives(codes: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each node code that kept rows carry (``codes``: per row, ``-1`` for none), and one such row (their attributes agree)."""
+    """Each node code kept rows carry (``codes``: per row, -1 for none), and one such row (their attributes agree)."""
     where = np.full(codes.max(initial=-1) + 2, -1, dtype=np.int64)  # the last slot takes code -1 and left-out rows
     where[np.where(keep, codes, -1)] = np.arange(len(codes))
     found = np.flatnonzero(where[:-1] >= 0)
