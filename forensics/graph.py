@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import itertools
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -50,7 +51,7 @@ import pandas as pd
 
 from forensics import schema
 from forensics.errors import ParameterError, SchemaError
-from forensics.graphbuild import Links, add_edges, add_nodes, aggregate, attribute_dicts
+from forensics.graphbuild import Links, add_edges, add_nodes, aggregate, attribute_dicts, sums_without_gil
 from forensics.resource_rules import arn_fields, name_from_arn
 from forensics.resources import SERVICE, base_action, extract_resources, paused_gc
 from forensics.window import TimeLike, parse_bounds
@@ -478,16 +479,17 @@ def activity_graph(
     links = _links(events, resources, keep, nodes)
     labels = nodes.index.to_numpy(dtype=object).tolist()
     graph = nx.DiGraph()
+    sum_links = partial(
+        aggregate, len(labels), links, times=events["eventTime"].array.asi8,
+        failed=events["errorCode"].notna().to_numpy(dtype=bool), names=events["eventName"],
+    )  # fmt: skip
     with paused_gc(), ThreadPoolExecutor(1, thread_name_prefix="forensics-graph") as pool:
         # The C extension sums the links without the GIL, so meanwhile every node is described
-        # and put in; those no edge names are taken out after. (Describing the nodes while
-        # the links are worked out too is slower: the two threads wait on each other's GIL.)
-        summing = pool.submit(
-            aggregate, len(labels), links, times=events["eventTime"].array.asi8,
-            failed=events["errorCode"].notna().to_numpy(dtype=bool), names=events["eventName"],
-        )  # fmt: skip
+        # and put in; those no edge names are taken out after. (numpy and Python would only
+        # wait for each other's GIL, as would describing the nodes while the links are made.)
+        summing = pool.submit(sum_links) if sums_without_gil() else None
         add_nodes(graph, labels, attribute_dicts(_ATTRIBUTES, _node_columns(events, resources, nodes, keep)))
-        edges = summing.result()
+        edges = summing.result() if summing else sum_links()
         used = np.zeros(len(labels), dtype=bool)
         used[edges.src] = used[edges.dst] = True
         graph.remove_nodes_from([labels[i] for i in np.flatnonzero(~used).tolist()])

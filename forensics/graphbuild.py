@@ -201,6 +201,11 @@ def aggregate(nodes: int, links: list[Links], *, times: np.ndarray, failed: np.n
     )  # fmt: skip
 
 
+def sums_without_gil() -> bool:
+    """Whether :func:`aggregate` sums in C, releasing the GIL meanwhile (so other threads can work then)."""
+    return _edges is not None
+
+
 def _ranks(names: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Per event, the rank of its name in sorted order (missing: one past the last), and the sorted names."""
     categories = names.cat.categories.astype(str).to_numpy(dtype=object)

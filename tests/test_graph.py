@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from cloudtrail_builders import ACCOUNT, assumed_role, aws_service, iam_user, record
-from forensics import ParameterError, SchemaError, WindowError, load_cloudtrail
+from forensics import ParameterError, SchemaError, WindowError, graphbuild, load_cloudtrail
 from forensics.graph import activity_graph, select
 from forensics.graphwalk import events_for_edge, reach, resolve_node, touched_by
 from forensics.resources import extract_resources
@@ -541,3 +541,16 @@ def test_a_resources_frame_in_another_order_gives_the_same_graph(random_trace):
     made, again = (activity_graph(random_trace, resources=r, ips=True) for r in (resources, shuffled))
     assert edges(again) == edges(made) and dict(again.nodes(data=True)) == dict(made.nodes(data=True))
     assert any(data["relation"] == "session" for *_, data in made.edges(data=True))
+
+
+@pytest.mark.skipif(graphbuild._edges is None, reason="forensics._edges was not built")
+def test_the_c_steps_in_their_thread_build_what_numpy_and_python_build(random_trace, monkeypatch):
+    """With the C extension the links are summed in a worker thread while the nodes go in; the same graph."""
+    resources = extract_resources(random_trace)
+    made = activity_graph(random_trace, resources=resources, ips=True, objects=True)
+    assert graphbuild.sums_without_gil()
+    monkeypatch.setattr(graphbuild, "_edges", None)
+    assert not graphbuild.sums_without_gil()
+    plain = activity_graph(random_trace, resources=resources, ips=True, objects=True)
+    assert nx.utils.graphs_equal(made, plain) and made.graph == plain.graph
+    assert list(made.nodes(data=True)) == list(plain.nodes(data=True)) and list(made.edges) == list(plain.edges)
